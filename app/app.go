@@ -1,0 +1,98 @@
+// Package app wires adpilot together: the HTTP server, the handlers and the
+// background jobs, with an ordered shutdown. main and the test harness both
+// build the server through it, so tests run exactly what production runs.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"adpilot/config"
+	"adpilot/handlers"
+	"adpilot/jobs"
+	"adpilot/models"
+)
+
+// App is one running adpilot server.
+type App struct {
+	cfg       *config.Config
+	store     *models.Store
+	logger    *slog.Logger
+	echo      *echo.Echo
+	handler   *handlers.Handler
+	scheduler *jobs.Scheduler
+}
+
+// New builds the server on an open, migrated store.
+func New(cfg *config.Config, store *models.Store, logger *slog.Logger, version string, opts ...jobs.Option) (*App, error) {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Server.ReadHeaderTimeout = 10 * time.Second
+	e.Server.ReadTimeout = 30 * time.Second
+	e.Server.WriteTimeout = 60 * time.Second
+	e.Server.IdleTimeout = 120 * time.Second
+	e.Server.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
+
+	h := handlers.New(cfg, store, logger, version)
+	h.Register(e)
+
+	sched, err := jobs.New(cfg, store, logger, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &App{cfg: cfg, store: store, logger: logger, echo: e, handler: h, scheduler: sched}, nil
+}
+
+// Handler is the HTTP handler, for httptest servers.
+func (a *App) Handler() http.Handler { return a.echo }
+
+// Echo exposes the router, so tests can mount extra routes.
+func (a *App) Echo() *echo.Echo { return a.echo }
+
+// Serve listens on LISTEN_ADDR, runs the jobs, and blocks until ctx is done
+// or the listener fails. Then it shuts down in order: stop accepting and let
+// in-flight requests finish, then stop the jobs. The caller closes the store.
+func (a *App) Serve(ctx context.Context) error {
+	ln, err := net.Listen("tcp", a.cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("LISTEN_ADDR=%s: %w", a.cfg.ListenAddr, err)
+	}
+	a.echo.Listener = ln
+	a.scheduler.Start()
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- a.echo.Start(a.cfg.ListenAddr) }()
+	a.logger.Info("adpilot is listening", "url", a.cfg.BaseURL, "addr", ln.Addr().String(), "env", a.cfg.Env)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		a.logger.Info("shutting down: finishing in-flight requests")
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			runErr = err
+		}
+	}
+	return errors.Join(runErr, a.shutdown())
+}
+
+func (a *App) shutdown() error {
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout.Duration())
+	defer cancel()
+	a.handler.Drain()
+	var errs []error
+	if err := a.echo.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+	}
+	if err := a.scheduler.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("scheduler shutdown: %w", err))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,205 @@
+// Package config reads adpilot's configuration from the environment (plus an
+// optional .env file) into one struct, applies defaults and validates it.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+	"github.com/joho/godotenv"
+)
+
+// Environment names accepted by ENV.
+const (
+	EnvDev  = "dev"
+	EnvTest = "test"
+	EnvProd = "prod"
+)
+
+// Config is every setting adpilot reads. Each field names its environment
+// variable; README.md lists them all with their defaults.
+type Config struct {
+	Env        string `env:"ENV" envDefault:"dev"`
+	BaseURL    string `env:"BASE_URL" envDefault:"http://localhost:8000"`
+	ListenAddr string `env:"LISTEN_ADDR" envDefault:":8000"`
+	LogLevel   string `env:"LOG_LEVEL" envDefault:"info"`
+	LogFormat  string `env:"LOG_FORMAT" envDefault:"text"`
+	DataDir    string `env:"DATA_DIR" envDefault:".data"`
+
+	DatabaseURL       string   `env:"DATABASE_URL"`
+	DBMaxOpenConns    int      `env:"DB_MAX_OPEN_CONNS" envDefault:"20"`
+	DBMaxIdleConns    int      `env:"DB_MAX_IDLE_CONNS" envDefault:"10"`
+	DBConnMaxLifetime Interval `env:"DB_CONN_MAX_LIFETIME" envDefault:"30m"`
+
+	MasterSecretKey  Secret `env:"MASTER_SECRET_KEY"`
+	OAuthStateSecret Secret `env:"OAUTH_STATE_SECRET"`
+
+	AutomationCheckInterval Interval `env:"AUTOMATION_CHECK_INTERVAL" envDefault:"60s"`
+	TokenRefreshInterval    Interval `env:"TOKEN_REFRESH_INTERVAL" envDefault:"3600s"`
+	CleanupInterval         Interval `env:"CLEANUP_INTERVAL" envDefault:"86400s"`
+	RunRetention            Interval `env:"RUN_RETENTION" envDefault:"2160h"`
+
+	ShutdownTimeout Interval `env:"SHUTDOWN_TIMEOUT" envDefault:"25s"`
+	TrustedProxies  []string `env:"TRUSTED_PROXIES" envSeparator:","`
+}
+
+// secretVars are the variables that hold secrets: they may come from NAME_FILE,
+// must be strong in prod, and are generated for dev.
+var secretVars = []string{"MASTER_SECRET_KEY", "OAUTH_STATE_SECRET"}
+
+// defaultDevDatabaseURL is the database `make run` creates on the local server.
+const defaultDevDatabaseURL = "postgres://postgres@127.0.0.1:5432/adpilot?sslmode=disable"
+
+// Load reads the process environment, overlaid on the .env file in the working
+// directory when there is one (real environment variables win).
+func Load(logger *slog.Logger) (*Config, error) {
+	vars := map[string]string{}
+	if fileVars, err := godotenv.Read(".env"); err == nil {
+		vars = fileVars
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("reading .env: %w", err)
+	}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			vars[k] = v
+		}
+	}
+	return FromMap(vars, logger)
+}
+
+// FromMap builds a Config from the given variables: parse, resolve secrets
+// (NAME_FILE, dev generation), then validate. Every problem found is reported
+// in one error, each naming its variable.
+func FromMap(vars map[string]string, logger *slog.Logger) (*Config, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	var problems []string
+	if err := resolveSecretFiles(vars); err != nil {
+		problems = append(problems, err.Error())
+	}
+	cfg := &Config{}
+	if err := env.ParseWithOptions(cfg, env.Options{Environment: vars}); err != nil {
+		problems = append(problems, describeParseError(err)...)
+	}
+	if len(problems) == 0 {
+		problems = append(problems, cfg.validate()...)
+	}
+	if len(problems) == 0 {
+		if err := cfg.ensureSecrets(logger); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	if len(problems) > 0 {
+		return nil, &Error{Problems: problems}
+	}
+	return cfg, nil
+}
+
+// Error lists every configuration problem, so an operator fixes them in one go.
+type Error struct{ Problems []string }
+
+func (e *Error) Error() string {
+	return "invalid configuration:\n  - " + strings.Join(e.Problems, "\n  - ")
+}
+
+// IsProd reports whether the server runs in production mode.
+func (c *Config) IsProd() bool { return c.Env == EnvProd }
+
+// IsDev reports whether the server runs in development mode.
+func (c *Config) IsDev() bool { return c.Env == EnvDev }
+
+// SecureCookies reports whether cookies must carry the Secure flag.
+func (c *Config) SecureCookies() bool { return strings.HasPrefix(c.BaseURL, "https://") }
+
+func (c *Config) validate() []string {
+	var p []string
+	oneOf := func(name, value string, allowed ...string) {
+		for _, a := range allowed {
+			if value == a {
+				return
+			}
+		}
+		p = append(p, fmt.Sprintf("%s=%q: must be one of %s", name, value, strings.Join(allowed, ", ")))
+	}
+	oneOf("ENV", c.Env, EnvDev, EnvTest, EnvProd)
+	oneOf("LOG_LEVEL", strings.ToLower(c.LogLevel), "debug", "info", "warn", "error")
+	oneOf("LOG_FORMAT", c.LogFormat, "text", "json")
+
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p = append(p, fmt.Sprintf("BASE_URL=%q: must be an absolute http(s) URL such as https://adpilot.example.com", c.BaseURL))
+	} else {
+		c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+		if c.IsProd() && u.Scheme != "https" {
+			p = append(p, "BASE_URL: must use https in prod (cookies and OAuth callbacks need it)")
+		}
+	}
+	if _, port, err := net.SplitHostPort(c.ListenAddr); err != nil || port == "" {
+		p = append(p, fmt.Sprintf("LISTEN_ADDR=%q: must be host:port or :port, such as :8000", c.ListenAddr))
+	}
+	if c.DatabaseURL == "" {
+		if c.IsProd() {
+			p = append(p, "DATABASE_URL: required in prod")
+		} else {
+			c.DatabaseURL = defaultDevDatabaseURL
+		}
+	}
+	if c.DBMaxOpenConns < 1 {
+		p = append(p, "DB_MAX_OPEN_CONNS: must be at least 1")
+	}
+	if c.DBMaxIdleConns < 0 || c.DBMaxIdleConns > c.DBMaxOpenConns {
+		p = append(p, "DB_MAX_IDLE_CONNS: must be between 0 and DB_MAX_OPEN_CONNS")
+	}
+	minimum := func(name string, v Interval, min time.Duration) {
+		if v.Duration() < min {
+			p = append(p, fmt.Sprintf("%s=%s: must be at least %s", name, v, min))
+		}
+	}
+	minimum("AUTOMATION_CHECK_INTERVAL", c.AutomationCheckInterval, time.Second)
+	minimum("TOKEN_REFRESH_INTERVAL", c.TokenRefreshInterval, time.Minute)
+	minimum("CLEANUP_INTERVAL", c.CleanupInterval, time.Minute)
+	minimum("RUN_RETENTION", c.RunRetention, 24*time.Hour)
+	minimum("DB_CONN_MAX_LIFETIME", c.DBConnMaxLifetime, time.Second)
+	minimum("SHUTDOWN_TIMEOUT", c.ShutdownTimeout, time.Second)
+	for _, cidr := range c.TrustedProxies {
+		if _, _, err := net.ParseCIDR(strings.TrimSpace(cidr)); err != nil {
+			p = append(p, fmt.Sprintf("TRUSTED_PROXIES: %q is not a CIDR range such as 10.0.0.0/8", cidr))
+		}
+	}
+	return p
+}
+
+// describeParseError rewrites the env library's errors, which name Go struct
+// fields, so that each names the environment variable instead.
+func describeParseError(err error) []string {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return []string{err.Error()}
+	}
+	out := make([]string, 0, len(agg.Errors))
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) {
+			out = append(out, fmt.Sprintf("%s: %v", envName(pe.Name), pe.Err))
+			continue
+		}
+		out = append(out, e.Error())
+	}
+	return out
+}
+
+func envName(field string) string {
+	if f, ok := reflect.TypeOf(Config{}).FieldByName(field); ok {
+		name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+		return name
+	}
+	return field
+}

@@ -1,0 +1,23 @@
+package config
+
+import (
+	"crypto/hkdf"
+	"crypto/sha256"
+)
+
+// Key purposes: each derived key serves exactly one use, so a leak of one
+// never exposes another.
+const (
+	KeySessionHash  = "adpilot session hash v1"
+	KeySessionBlock = "adpilot session block v1"
+)
+
+// DeriveKey derives an n-byte key for purpose from MASTER_SECRET_KEY (HKDF-SHA256).
+func (c *Config) DeriveKey(purpose string, n int) []byte {
+	key, err := hkdf.Key(sha256.New, []byte(c.MasterSecretKey.Reveal()), nil, purpose, n)
+	if err != nil {
+		// Only an impossible length (over 255*32 bytes) fails.
+		panic("config: DeriveKey: " + err.Error())
+	}
+	return key
+}

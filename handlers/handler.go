@@ -1,0 +1,42 @@
+// Package handlers is adpilot's HTTP layer: one Handler holding every
+// dependency, one route table (routes.go), middleware, and a file per area.
+package handlers
+
+import (
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/sessions"
+
+	"adpilot/config"
+	"adpilot/models"
+)
+
+// Handler holds the dependencies of every HTTP handler. It keeps no
+// per-request state: everything request-scoped lives in echo.Context.
+type Handler struct {
+	cfg       *config.Config
+	store     *models.Store
+	logger    *slog.Logger
+	sessions  sessions.Store
+	version   string
+	startedAt time.Time
+
+	draining atomic.Bool // set at shutdown so load balancers stop sending traffic
+}
+
+// New builds the Handler.
+func New(cfg *config.Config, store *models.Store, logger *slog.Logger, version string) *Handler {
+	return &Handler{
+		cfg:       cfg,
+		store:     store,
+		logger:    logger,
+		sessions:  newSessionStore(cfg),
+		version:   version,
+		startedAt: time.Now(),
+	}
+}
+
+// Drain makes /health/ready answer 503 from now on, ahead of shutdown.
+func (h *Handler) Drain() { h.draining.Store(true) }

@@ -1,0 +1,96 @@
+// Package jobs runs adpilot's background work in-process with gocron:
+// periodic maintenance now, and the automation dispatcher, token refresh and
+// webhook processing as they arrive. Several replicas may run side by side;
+// work that must happen once per instance runs only on the elected leader.
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/go-co-op/gocron/v2"
+	"github.com/jonboulle/clockwork"
+
+	"adpilot/config"
+	"adpilot/models"
+)
+
+// leaderLockKey is the advisory-lock key of leader election ("adpilotL").
+const leaderLockKey int64 = 0x6164_7069_6c6f_744c
+
+// Scheduler owns the gocron schedulers and the leader lock.
+type Scheduler struct {
+	cfg    *config.Config
+	store  *models.Store
+	logger *slog.Logger
+	clock  clockwork.Clock
+
+	lock   *models.LeaderLock
+	leader gocron.Scheduler // jobs that run on the elected replica only
+}
+
+// Option adjusts a Scheduler, mostly for tests.
+type Option func(*Scheduler)
+
+// WithClock replaces the real clock, so tests can move time by hand.
+func WithClock(clock clockwork.Clock) Option { return func(s *Scheduler) { s.clock = clock } }
+
+// New builds the scheduler and registers every job; Start runs them.
+func New(cfg *config.Config, store *models.Store, logger *slog.Logger, opts ...Option) (*Scheduler, error) {
+	s := &Scheduler{cfg: cfg, store: store, logger: logger.With("component", "jobs"), clock: clockwork.NewRealClock()}
+	for _, o := range opts {
+		o(s)
+	}
+	s.lock = store.NewLeaderLock(leaderLockKey)
+
+	var err error
+	s.leader, err = gocron.NewScheduler(
+		gocron.WithLocation(time.UTC),
+		gocron.WithClock(s.clock),
+		gocron.WithLogger(s.logger),
+		gocron.WithStopTimeout(cfg.ShutdownTimeout.Duration()),
+		gocron.WithDistributedElector(elector{lock: s.lock}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("creating scheduler: %w", err)
+	}
+	if _, err := s.leader.NewJob(
+		gocron.DurationJob(cfg.CleanupInterval.Duration()),
+		gocron.NewTask(s.cleanup),
+		gocron.WithName("cleanup"),
+		gocron.WithSingletonMode(gocron.LimitModeReschedule),
+	); err != nil {
+		return nil, fmt.Errorf("registering cleanup job: %w", err)
+	}
+	return s, nil
+}
+
+// Start begins running jobs; it does not block.
+func (s *Scheduler) Start() { s.leader.Start() }
+
+// Shutdown waits for running jobs (up to ctx's deadline) and gives up
+// leadership so another replica takes over at once.
+func (s *Scheduler) Shutdown(ctx context.Context) error {
+	err := s.leader.ShutdownWithContext(ctx)
+	return errors.Join(err, s.lock.Release(ctx))
+}
+
+// errNotLeader tells gocron to skip a leader-only run on this replica.
+var errNotLeader = errors.New("another replica is the leader")
+
+// elector is gocron's Elector backed by a PostgreSQL advisory lock.
+type elector struct{ lock *models.LeaderLock }
+
+func (e elector) IsLeader(ctx context.Context) error {
+	ok, err := e.lock.TryAcquire(ctx)
+	if err != nil {
+		return fmt.Errorf("leader election: %w", err)
+	}
+	if !ok {
+		return errNotLeader
+	}
+	return nil
+}

@@ -1,0 +1,210 @@
+// Command adpilot is a self-hosted server that automates Facebook and TikTok
+// marketing: scheduled reports, alerts and data syncs delivered to Telegram,
+// webhooks and email.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"adpilot/app"
+	"adpilot/config"
+	"adpilot/models"
+)
+
+// version is set at build time: -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `adpilot: self-hosted Facebook and TikTok marketing automation
+
+Usage:
+  adpilot [serve]                  run the web server, jobs and bot (default)
+  adpilot migrate up|down|status   apply all, roll back the last, or list migrations
+  adpilot keygen                   print a fresh random secret for MASTER_SECRET_KEY
+  adpilot version                  print the version
+  adpilot help                     show this help
+
+Configuration comes from the environment and an optional .env file;
+README.md lists every variable.
+`
+
+// exitUsage is the exit code for a command line we do not understand.
+const exitUsage = 2
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, nil))
+}
+
+// run executes one command and returns the process exit code. mount, when
+// set, adds routes to the server (the shutdown test uses it).
+func run(args []string, stdout, stderr io.Writer, mount func(*echo.Echo)) int {
+	cmd, rest := "serve", args
+	if len(args) > 0 {
+		cmd, rest = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		if !noArgs(cmd, rest, stderr) {
+			return exitUsage
+		}
+		return serve(stderr, mount)
+	case "migrate":
+		if len(rest) != 1 {
+			fmt.Fprintf(stderr, "adpilot migrate: expected one of up, down, status\n\n%s", usage)
+			return exitUsage
+		}
+		return migrateCmd(rest[0], stdout, stderr)
+	case "keygen":
+		if !noArgs(cmd, rest, stderr) {
+			return exitUsage
+		}
+		fmt.Fprintln(stdout, config.GenerateSecret())
+		return 0
+	case "version":
+		fmt.Fprintln(stdout, version)
+		return 0
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "adpilot: unknown command or flag %q\n\n%s", cmd, usage)
+		return exitUsage
+	}
+}
+
+// noArgs parses a command's (empty) flag set, so -h works and anything
+// else is refused with the usage text.
+func noArgs(cmd string, args []string, stderr io.Writer) bool {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		what := fmt.Sprint(fs.Args())
+		if err != nil {
+			what = err.Error()
+		}
+		fmt.Fprintf(stderr, "adpilot %s: unexpected arguments: %s\n\n%s", cmd, what, usage)
+		return false
+	}
+	return true
+}
+
+// setup loads the configuration and builds the logger. Configuration errors
+// are printed whole, each naming its variable.
+func setup(stderr io.Writer) (*config.Config, *slog.Logger, bool) {
+	boot := slog.New(slog.NewTextHandler(stderr, nil))
+	cfg, err := config.Load(boot)
+	if err != nil {
+		fmt.Fprintf(stderr, "adpilot: %v\n", err)
+		return nil, nil, false
+	}
+	return cfg, app.NewLogger(cfg, stderr), true
+}
+
+func openStore(ctx context.Context, cfg *config.Config) (*models.Store, error) {
+	return models.Open(ctx, cfg.DatabaseURL, models.PoolConfig{
+		MaxOpenConns:    cfg.DBMaxOpenConns,
+		MaxIdleConns:    cfg.DBMaxIdleConns,
+		ConnMaxLifetime: cfg.DBConnMaxLifetime.Duration(),
+	})
+}
+
+func serve(stderr io.Writer, mount func(*echo.Echo)) int {
+	cfg, logger, ok := setup(stderr)
+	if !ok {
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		logger.Error("cannot start", "err", err)
+		return 1
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			logger.Warn("closing database", "err", err)
+		}
+		logger.Info("stopped")
+	}()
+
+	started := time.Now()
+	n, err := store.MigrateUp(ctx)
+	if err != nil {
+		logger.Error("cannot start: database migrations failed", "err", err)
+		return 1
+	}
+	logger.Info("database ready", "migrations_applied", n, "took", time.Since(started).Round(time.Millisecond))
+
+	a, err := app.New(cfg, store, logger, version)
+	if err != nil {
+		logger.Error("cannot start", "err", err)
+		return 1
+	}
+	if mount != nil {
+		mount(a.Echo())
+	}
+	if err := a.Serve(ctx); err != nil {
+		logger.Error("server stopped with an error", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func migrateCmd(direction string, stdout, stderr io.Writer) int {
+	if direction != "up" && direction != "down" && direction != "status" {
+		fmt.Fprintf(stderr, "adpilot migrate: unknown direction %q (want up, down or status)\n\n%s", direction, usage)
+		return exitUsage
+	}
+	cfg, logger, ok := setup(stderr)
+	if !ok {
+		return 1
+	}
+	ctx := context.Background()
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		logger.Error("migrate", "err", err)
+		return 1
+	}
+	defer store.Close()
+
+	switch direction {
+	case "up":
+		n, err := store.MigrateUp(ctx)
+		if err != nil {
+			logger.Error("migrate up", "err", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "applied %d migration(s)\n", n)
+	case "down":
+		n, err := store.MigrateDown(ctx)
+		if err != nil {
+			logger.Error("migrate down", "err", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "rolled back %d migration(s)\n", n)
+	case "status":
+		statuses, err := store.MigrationStatuses(ctx)
+		if err != nil {
+			logger.Error("migrate status", "err", err)
+			return 1
+		}
+		for _, m := range statuses {
+			state := "pending"
+			if !m.AppliedAt.IsZero() {
+				state = "applied " + m.AppliedAt.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(stdout, "%-40s %s\n", m.ID, state)
+		}
+	}
+	return 0
+}
