@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -82,18 +83,30 @@ func FromMap(vars map[string]string, logger *slog.Logger) (*Config, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	vars = maps.Clone(vars) // NAME_FILE resolution must not write into the caller's map
 	var problems []string
 	if err := resolveSecretFiles(vars); err != nil {
 		problems = append(problems, err.Error())
 	}
 	cfg := &Config{}
+	unparsed := map[string]bool{}
 	if err := env.ParseWithOptions(cfg, env.Options{Environment: vars}); err != nil {
-		problems = append(problems, describeParseError(err)...)
+		for _, p := range describeParseError(err) {
+			problems = append(problems, p.message)
+			unparsed[p.variable] = true
+		}
 	}
-	if len(problems) == 0 {
-		problems = append(problems, cfg.validate()...)
-	}
-	if len(problems) == 0 {
+	problems = append(problems, cfg.validate(unparsed)...)
+	switch {
+	case cfg.IsProd():
+		// Checking prod secrets has no side effects: always report them, so
+		// one run names everything an operator must fix.
+		if err := cfg.ensureSecrets(logger); err != nil {
+			problems = append(problems, err.Error())
+		}
+	case len(problems) == 0:
+		// Elsewhere missing secrets get generated, which may write a file:
+		// only for an otherwise valid configuration.
 		if err := cfg.ensureSecrets(logger); err != nil {
 			problems = append(problems, err.Error())
 		}
@@ -120,9 +133,14 @@ func (c *Config) IsDev() bool { return c.Env == EnvDev }
 // SecureCookies reports whether cookies must carry the Secure flag.
 func (c *Config) SecureCookies() bool { return strings.HasPrefix(c.BaseURL, "https://") }
 
-func (c *Config) validate() []string {
+// validate checks every value, except those of variables that failed to parse
+// (already reported).
+func (c *Config) validate(unparsed map[string]bool) []string {
 	var p []string
 	oneOf := func(name, value string, allowed ...string) {
+		if unparsed[name] {
+			return
+		}
 		for _, a := range allowed {
 			if value == a {
 				return
@@ -152,13 +170,17 @@ func (c *Config) validate() []string {
 			c.DatabaseURL = defaultDevDatabaseURL
 		}
 	}
-	if c.DBMaxOpenConns < 1 {
+	if c.DBMaxOpenConns < 1 && !unparsed["DB_MAX_OPEN_CONNS"] {
 		p = append(p, "DB_MAX_OPEN_CONNS: must be at least 1")
 	}
-	if c.DBMaxIdleConns < 0 || c.DBMaxIdleConns > c.DBMaxOpenConns {
-		p = append(p, "DB_MAX_IDLE_CONNS: must be between 0 and DB_MAX_OPEN_CONNS")
+	if c.DBMaxIdleConns < 0 && !unparsed["DB_MAX_IDLE_CONNS"] {
+		p = append(p, "DB_MAX_IDLE_CONNS: must be 0 or more")
 	}
+	// More idle than open connections is harmless: database/sql caps idle at open.
 	minimum := func(name string, v Interval, min time.Duration) {
+		if unparsed[name] {
+			return
+		}
 		if v.Duration() < min {
 			p = append(p, fmt.Sprintf("%s=%s: must be at least %s", name, v, min))
 		}
@@ -177,21 +199,25 @@ func (c *Config) validate() []string {
 	return p
 }
 
+// parseProblem is one variable the env library could not parse.
+type parseProblem struct{ variable, message string }
+
 // describeParseError rewrites the env library's errors, which name Go struct
 // fields, so that each names the environment variable instead.
-func describeParseError(err error) []string {
+func describeParseError(err error) []parseProblem {
 	var agg env.AggregateError
 	if !errors.As(err, &agg) {
-		return []string{err.Error()}
+		return []parseProblem{{message: err.Error()}}
 	}
-	out := make([]string, 0, len(agg.Errors))
+	out := make([]parseProblem, 0, len(agg.Errors))
 	for _, e := range agg.Errors {
 		var pe env.ParseError
 		if errors.As(e, &pe) {
-			out = append(out, fmt.Sprintf("%s: %v", envName(pe.Name), pe.Err))
+			name := envName(pe.Name)
+			out = append(out, parseProblem{name, fmt.Sprintf("%s: %v", name, pe.Err)})
 			continue
 		}
-		out = append(out, e.Error())
+		out = append(out, parseProblem{message: e.Error()})
 	}
 	return out
 }

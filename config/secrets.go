@@ -22,6 +22,10 @@ func (Secret) String() string { return "[redacted]" }
 // LogValue keeps secrets out of structured logs.
 func (Secret) LogValue() slog.Value { return slog.StringValue("[redacted]") }
 
+// MarshalText keeps secrets out of JSON (slog's JSON handler and
+// encoding/json ignore String and LogValue on struct fields).
+func (Secret) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
+
 // GoString keeps secrets out of %#v.
 func (Secret) GoString() string { return "[redacted]" }
 

@@ -50,7 +50,7 @@ func New(cfg *config.Config, store *models.Store, logger *slog.Logger, opts ...O
 	s.leader, err = gocron.NewScheduler(
 		gocron.WithLocation(time.UTC),
 		gocron.WithClock(s.clock),
-		gocron.WithLogger(s.logger),
+		gocron.WithLogger(quietLogger{s.logger}),
 		gocron.WithStopTimeout(cfg.ShutdownTimeout.Duration()),
 		gocron.WithDistributedElector(elector{lock: s.lock}),
 	)
@@ -94,3 +94,9 @@ func (e elector) IsLeader(ctx context.Context) error {
 	}
 	return nil
 }
+
+// quietLogger demotes gocron's routine Info lines (scheduler created,
+// started, stopped) to Debug; warnings and errors pass through.
+type quietLogger struct{ *slog.Logger }
+
+func (l quietLogger) Info(msg string, args ...any) { l.Logger.Debug(msg, args...) }

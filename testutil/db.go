@@ -15,6 +15,8 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -89,11 +91,85 @@ func NewDatabase(t testing.TB) string {
 func NewMigratedDatabase(t testing.TB) string {
 	t.Helper()
 	db := admin(t)
-	tmplOnce.Do(func() { tmplName, tmplErr = ensureTemplate(db) })
+	tmplOnce.Do(func() {
+		tmplName, tmplErr = ensureTemplate(db)
+		if tmplErr == nil {
+			startBackground(db, tmplName)
+		}
+	})
 	if tmplErr != nil {
 		t.Fatalf("preparing the template database: %v", tmplErr)
 	}
-	return createDatabase(t, tmplName)
+	c := <-clones
+	if c.err != nil {
+		t.Fatalf("cloning the template database: %v", c.err)
+	}
+	t.Cleanup(func() { drops <- c.name })
+	return DatabaseURL(c.name)
+}
+
+// CREATE DATABASE takes a few hundred milliseconds on a server that fsyncs,
+// so clones are made ahead of demand and dropped in the background: a test
+// gets its database without waiting. Main cleans up when the tests end;
+// anything a crashed run left behind is swept by the next one (database names
+// carry their birth time).
+var (
+	clones       = make(chan clone, 2)
+	drops        = make(chan string, 256)
+	stopClones   = make(chan struct{})
+	prefetchDone = make(chan struct{})
+	dropperDone  = make(chan struct{})
+)
+
+type clone struct {
+	name string
+	err  error
+}
+
+func startBackground(db *sql.DB, template string) {
+	go func() { // prefetcher
+		defer close(prefetchDone)
+		for {
+			name, err := cloneDatabase(db, template)
+			select {
+			case clones <- clone{name, err}:
+				if err != nil {
+					return
+				}
+			case <-stopClones:
+				if err == nil {
+					_ = dropDatabase(db, name)
+				}
+				return
+			}
+		}
+	}()
+	go func() { // dropper
+		defer close(dropperDone)
+		for name := range drops {
+			_ = dropDatabase(db, name) // a failure leaves it for the next sweep
+		}
+	}()
+}
+
+// Main runs a package's tests and then drops every database they left:
+// call it from TestMain as os.Exit(testutil.Main(m)).
+func Main(m *testing.M) int {
+	code := m.Run()
+	if tmplName == "" {
+		return code // no migrated database was ever requested
+	}
+	close(stopClones)
+	<-prefetchDone
+	close(clones)
+	for c := range clones {
+		if c.err == nil {
+			drops <- c.name
+		}
+	}
+	close(drops)
+	<-dropperDone
+	return code
 }
 
 // NewStore opens a store on a fresh migrated database.
@@ -117,20 +193,37 @@ func OpenStore(t testing.TB, dbURL string) *models.Store {
 func createDatabase(t testing.TB, template string) string {
 	t.Helper()
 	db := admin(t)
-	name := "adpilot_t_" + randomHex(8)
-	q := "CREATE DATABASE " + name
-	if template != "" {
-		q += " TEMPLATE " + template
-	}
-	if _, err := db.Exec(q); err != nil {
+	name, err := cloneDatabase(db, template)
+	if err != nil {
 		t.Fatalf("creating test database: %v", err)
 	}
 	t.Cleanup(func() {
-		if _, err := db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+		if err := dropDatabase(db, name); err != nil {
 			t.Errorf("dropping test database %s: %v", name, err)
 		}
 	})
 	return DatabaseURL(name)
+}
+
+// testDBPrefix starts the name of every database the harness creates; the
+// Unix time that follows lets a later run sweep leftovers safely.
+const testDBPrefix = "adpilot_t_"
+
+// cloneDatabase creates a uniquely named database, from template if given.
+// FILE_COPY is the faster strategy for a database this small.
+func cloneDatabase(db *sql.DB, template string) (string, error) {
+	name := fmt.Sprintf("%s%d_%s", testDBPrefix, time.Now().Unix(), randomHex(4))
+	q := "CREATE DATABASE " + name + " STRATEGY FILE_COPY"
+	if template != "" {
+		q += " TEMPLATE " + template
+	}
+	_, err := db.Exec(q)
+	return name, err
+}
+
+func dropDatabase(db *sql.DB, name string) error {
+	_, err := db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+	return err
 }
 
 // ensureTemplate returns the name of a migrated template database for the
@@ -149,6 +242,9 @@ func ensureTemplate(db *sql.DB) (string, error) {
 	}
 	defer func() { _, _ = conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, templateLockKey) }()
 
+	if err := sweep(ctx, conn, name); err != nil {
+		return "", err
+	}
 	var exists bool
 	if err := conn.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
 		return "", err
@@ -156,28 +252,8 @@ func ensureTemplate(db *sql.DB) (string, error) {
 	if exists {
 		return name, nil
 	}
-	// Templates of older schemas are of no further use.
-	rows, err := conn.QueryContext(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'adpilot\_tmpl\_%'`)
-	if err != nil {
-		return "", err
-	}
-	var stale []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			rows.Close()
-			return "", err
-		}
-		stale = append(stale, s)
-	}
-	rows.Close()
-	for _, s := range stale {
-		if _, err := conn.ExecContext(ctx, "DROP DATABASE IF EXISTS "+s+" WITH (FORCE)"); err != nil {
-			return "", err
-		}
-	}
 
-	building := "adpilot_build_" + randomHex(6)
+	building := fmt.Sprintf("adpilot_build_%d_%s", time.Now().Unix(), randomHex(4))
 	if _, err := conn.ExecContext(ctx, "CREATE DATABASE "+building); err != nil {
 		return "", err
 	}
@@ -194,6 +270,47 @@ func ensureTemplate(db *sql.DB) (string, error) {
 		return "", err
 	}
 	return name, nil
+}
+
+// sweep drops what earlier runs left behind: templates of other schemas, and
+// test databases older than a test binary may live (go test's default
+// -timeout is 10 minutes), as younger ones may belong to a running test.
+func sweep(ctx context.Context, conn *sql.Conn, keepTemplate string) error {
+	rows, err := conn.QueryContext(ctx, `SELECT datname FROM pg_database
+		WHERE datname LIKE 'adpilot\_tmpl\_%' OR datname LIKE 'adpilot\_t\_%' OR datname LIKE 'adpilot\_build\_%'`)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return err
+		}
+		names = append(names, n)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	cutoff := time.Now().Add(-15 * time.Minute).Unix()
+	for _, n := range names {
+		stale := false
+		switch {
+		case strings.HasPrefix(n, "adpilot_tmpl_"):
+			stale = n != keepTemplate
+		default:
+			born, _ := strconv.ParseInt(strings.SplitN(strings.TrimPrefix(strings.TrimPrefix(n, testDBPrefix), "adpilot_build_"), "_", 2)[0], 10, 64)
+			stale = born < cutoff
+		}
+		if stale {
+			if _, err := conn.ExecContext(ctx, "DROP DATABASE IF EXISTS "+n+" WITH (FORCE)"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // schemaHash fingerprints the migration files, so a changed migration gets
