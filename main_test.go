@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -150,7 +149,7 @@ func TestSIGTERMLetsInFlightRequestFinish(t *testing.T) {
 		"BASE_URL=http://"+addr,
 		"LOG_LEVEL=info",
 	)
-	var logs syncBuffer
+	var logs testutil.LogBuffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -216,22 +215,4 @@ func waitReady(t *testing.T, url string, logs fmt.Stringer) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("server not ready after 20s\nlogs:\n%s", logs.String())
-}
-
-// syncBuffer collects a subprocess's output safely.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -58,7 +57,7 @@ func TestCleanupRunsOnTheLeaderOnly(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
-	var logs [2]lockedBuffer
+	var logs [2]testutil.LogBuffer
 	var clocks [2]*clockwork.FakeClock
 	for i := range 2 {
 		clocks[i] = clockwork.NewFakeClock()
@@ -106,21 +105,4 @@ func TestCleanupRunsOnTheLeaderOnly(t *testing.T) {
 	if ran != 1 {
 		t.Fatalf("cleanup ran on %d replicas, want exactly 1\nreplica 1:\n%s\nreplica 2:\n%s", ran, logs[0].String(), logs[1].String())
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	sb strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.sb.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.sb.String()
 }

@@ -21,7 +21,8 @@ type PoolConfig struct {
 
 // Store is the gateway to the database. It is safe for concurrent use.
 type Store struct {
-	db *sqlx.DB
+	db  *sqlx.DB
+	url string // kept to open the migration lock's own connection
 }
 
 // Open connects to PostgreSQL and checks the connection.
@@ -40,7 +41,7 @@ func Open(ctx context.Context, databaseURL string, pool PoolConfig) (*Store, err
 		db.Close()
 		return nil, fmt.Errorf("connecting to database: %w", err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, url: databaseURL}, nil
 }
 
 // Ping checks that the database answers.

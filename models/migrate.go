@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -26,27 +27,39 @@ func (s *Store) MigrateDown(ctx context.Context) (int, error) {
 	return s.migrate(ctx, migrate.Down, 1)
 }
 
-// migrate runs under a session-level advisory lock held on a dedicated
-// connection, so concurrent replicas apply each migration exactly once.
-func (s *Store) migrate(ctx context.Context, dir migrate.MigrationDirection, max int) (int, error) {
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLockKey); err != nil {
-		return 0, fmt.Errorf("taking the migration lock: %w", err)
-	}
-	defer func() {
-		// Closing the connection would release the lock too; unlocking first
-		// lets the next replica proceed without waiting for the pool.
-		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLockKey)
-	}()
-	n, err := migrationSet.ExecMaxContext(ctx, s.db.DB, "postgres", migrations.Source, dir, max)
+func (s *Store) migrate(ctx context.Context, dir migrate.MigrationDirection, max int) (n int, err error) {
+	err = s.withMigrationLock(ctx, func() error {
+		n, err = migrationSet.ExecMaxContext(ctx, s.db.DB, "postgres", migrations.Source, dir, max)
+		return err
+	})
 	if err != nil {
 		return n, fmt.Errorf("migrating: %w", err)
 	}
 	return n, nil
+}
+
+// withMigrationLock runs fn holding a session-level advisory lock, so
+// concurrent replicas (and `adpilot migrate status`) never race on the
+// schema or on sql-migrate's own table. The lock lives on a connection of
+// its own, outside the pool, so even a pool of one connection can migrate.
+func (s *Store) withMigrationLock(ctx context.Context, fn func() error) error {
+	lockDB, err := sql.Open("postgres", s.url)
+	if err != nil {
+		return err
+	}
+	defer lockDB.Close() // also releases the lock if the unlock below failed
+	conn, err := lockDB.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connecting for the migration lock: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLockKey); err != nil {
+		return fmt.Errorf("taking the migration lock: %w", err)
+	}
+	defer func() {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLockKey)
+	}()
+	return fn()
 }
 
 // MigrationStatus is one migration and when it was applied (zero if pending).
@@ -61,7 +74,11 @@ func (s *Store) MigrationStatuses(ctx context.Context) ([]MigrationStatus, error
 	if err != nil {
 		return nil, err
 	}
-	records, err := migrationSet.GetMigrationRecords(s.db.DB, "postgres")
+	var records []*migrate.MigrationRecord
+	err = s.withMigrationLock(ctx, func() (err error) {
+		records, err = migrationSet.GetMigrationRecords(s.db.DB, "postgres")
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -30,7 +30,7 @@ type TestApp struct {
 	Store  *models.Store
 	Config *config.Config
 	App    *app.App
-	logs   *syncBuffer
+	logs   *LogBuffer
 }
 
 // AppOption customises NewApp.
@@ -79,12 +79,12 @@ func NewApp(t testing.TB, opts ...AppOption) *TestApp {
 	for k, v := range o.vars {
 		vars[k] = v
 	}
-	logs := &syncBuffer{}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cfg, err := config.FromMap(vars, logger)
+	logs := &LogBuffer{}
+	cfg, err := config.FromMap(vars, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		t.Fatalf("test configuration: %v", err)
 	}
+	logger := app.NewLogger(cfg, logs)
 	a, err := app.New(cfg, store, logger, "test")
 	if err != nil {
 		t.Fatalf("building app: %v", err)
@@ -179,19 +179,19 @@ func (r *Response) ExpectStatus(want int) *Response {
 	return r
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
+// LogBuffer is a goroutine-safe sink for logs and process output.
+type LogBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *LogBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *LogBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()

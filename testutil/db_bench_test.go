@@ -1,9 +1,6 @@
 package testutil
 
-import (
-	"testing"
-	"time"
-)
+import "testing"
 
 // BenchmarkCloneMigratedDatabase measures the raw cost of one fresh database
 // cloned from the migrated template (CREATE DATABASE ... TEMPLATE).
@@ -20,18 +17,5 @@ func BenchmarkCloneMigratedDatabase(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-	}
-}
-
-// BenchmarkNewMigratedDatabase measures what a test waits for its database
-// when tests take about as long as a clone (here 300ms of simulated work):
-// the prefetched clone is ready, so the wait is the channel receive.
-func BenchmarkNewMigratedDatabase(b *testing.B) {
-	NewMigratedDatabase(b)
-	for b.Loop() {
-		b.StopTimer()
-		time.Sleep(300 * time.Millisecond)
-		b.StartTimer()
-		NewMigratedDatabase(b)
 	}
 }
