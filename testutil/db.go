@@ -272,12 +272,18 @@ func ensureTemplate(db *sql.DB) (string, error) {
 	return name, nil
 }
 
-// sweep drops what earlier runs left behind: templates of other schemas, and
-// test databases older than a test binary may live (go test's default
-// -timeout is 10 minutes), as younger ones may belong to a running test.
+// sweepLimit bounds how many leftovers one test process drops, so a machine
+// littered by crashed runs slows a run by a second or two, not minutes; each
+// run clears its share.
+const sweepLimit = 10
+
+// sweep drops, best effort, what earlier runs left behind: templates of other
+// schemas, and test databases older than a test binary may live (go test's
+// default -timeout is 10 minutes), as younger ones may belong to a running test.
 func sweep(ctx context.Context, conn *sql.Conn, keepTemplate string) error {
 	rows, err := conn.QueryContext(ctx, `SELECT datname FROM pg_database
-		WHERE datname LIKE 'adpilot\_tmpl\_%' OR datname LIKE 'adpilot\_t\_%' OR datname LIKE 'adpilot\_build\_%'`)
+		WHERE datname LIKE 'adpilot\_tmpl\_%' OR datname LIKE 'adpilot\_t\_%' OR datname LIKE 'adpilot\_build\_%'
+		ORDER BY datname`)
 	if err != nil {
 		return err
 	}
@@ -295,19 +301,19 @@ func sweep(ctx context.Context, conn *sql.Conn, keepTemplate string) error {
 		return err
 	}
 	cutoff := time.Now().Add(-15 * time.Minute).Unix()
+	dropped := 0
 	for _, n := range names {
-		stale := false
-		switch {
-		case strings.HasPrefix(n, "adpilot_tmpl_"):
+		var stale bool
+		if strings.HasPrefix(n, "adpilot_tmpl_") {
 			stale = n != keepTemplate
-		default:
-			born, _ := strconv.ParseInt(strings.SplitN(strings.TrimPrefix(strings.TrimPrefix(n, testDBPrefix), "adpilot_build_"), "_", 2)[0], 10, 64)
-			stale = born < cutoff
+		} else {
+			rest := strings.TrimPrefix(strings.TrimPrefix(n, testDBPrefix), "adpilot_build_")
+			born, _ := strconv.ParseInt(strings.SplitN(rest, "_", 2)[0], 10, 64)
+			stale = born < cutoff && dropped < sweepLimit
 		}
 		if stale {
-			if _, err := conn.ExecContext(ctx, "DROP DATABASE IF EXISTS "+n+" WITH (FORCE)"); err != nil {
-				return err
-			}
+			dropped++
+			_, _ = conn.ExecContext(ctx, "DROP DATABASE IF EXISTS "+n+" WITH (FORCE)") // best effort
 		}
 	}
 	return nil
