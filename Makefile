@@ -33,9 +33,10 @@ bench: ## Run the benchmarks (speed targets live here, never in timed tests)
 	@ADPILOT_TEST_DATABASE_URL="$$(scripts/ensure-postgres.sh postgres)"; export ADPILOT_TEST_DATABASE_URL; \
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-lint: ## gofmt, go vet, staticcheck, and generated templ code in step with its sources
+lint: ## gofmt, go mod tidy, go vet, staticcheck, and generated templ code in step with its sources
 	@unformatted="$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go'))"; \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run 'go mod tidy'"; exit 1; }
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 	@scripts/check-generated.sh

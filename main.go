@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -51,6 +52,9 @@ func run(args []string, stdout, stderr io.Writer, mount func(*echo.Echo)) int {
 	if len(args) > 0 {
 		cmd, rest = args[0], args[1:]
 	}
+	if slices.ContainsFunc(rest, isHelpFlag) {
+		cmd = "help"
+	}
 	switch cmd {
 	case "serve":
 		if !noArgs(cmd, rest, stderr) {
@@ -81,8 +85,10 @@ func run(args []string, stdout, stderr io.Writer, mount func(*echo.Echo)) int {
 	}
 }
 
-// noArgs parses a command's (empty) flag set, so -h works and anything
-// else is refused with the usage text.
+func isHelpFlag(a string) bool { return a == "-h" || a == "-help" || a == "--help" }
+
+// noArgs parses a command's (empty) flag set and refuses anything with the
+// usage text. (-h is answered by the caller before this.)
 func noArgs(cmd string, args []string, stderr io.Writer) bool {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -124,6 +130,10 @@ func serve(stderr io.Writer, mount func(*echo.Echo)) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second Ctrl-C or SIGTERM now kills at once
+	}()
 
 	store, err := openStore(ctx, cfg)
 	if err != nil {

@@ -62,6 +62,9 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"migrate"}, 2, "", "expected one of up, down, status"},
 		{[]string{"migrate", "sideways"}, 2, "", `unknown direction "sideways"`},
 		{[]string{"help"}, 0, "Usage:", ""},
+		{[]string{"--help"}, 0, "Usage:", ""},
+		{[]string{"serve", "-h"}, 0, "Usage:", ""},
+		{[]string{"migrate", "--help"}, 0, "Usage:", ""},
 		{[]string{"version"}, 0, "dev", ""},
 	}
 	for _, tc := range cases {
@@ -148,6 +151,7 @@ func TestSIGTERMLetsInFlightRequestFinish(t *testing.T) {
 		"LISTEN_ADDR="+addr,
 		"BASE_URL=http://"+addr,
 		"LOG_LEVEL=info",
+		"SHUTDOWN_DRAIN_DELAY=700ms",
 	)
 	var logs testutil.LogBuffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
@@ -167,6 +171,10 @@ func TestSIGTERMLetsInFlightRequestFinish(t *testing.T) {
 	signalled := time.Now()
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
+	}
+	// While draining, the server still answers but tells load balancers to go.
+	if ready := waitStatus(base+"/health/ready", http.StatusServiceUnavailable, 600*time.Millisecond); !ready {
+		t.Errorf("/health/ready did not turn 503 while draining\nlogs:\n%s", logs.String())
 	}
 	body, err := io.ReadAll(resp.Body)
 	if err != nil || string(body) != "finished" {
@@ -204,15 +212,22 @@ func freeAddr(t *testing.T) string {
 
 func waitReady(t *testing.T, url string, logs fmt.Stringer) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	if !waitStatus(url, http.StatusOK, 20*time.Second) {
+		t.Fatalf("server not ready after 20s\nlogs:\n%s", logs.String())
+	}
+}
+
+// waitStatus polls url until it answers status, for at most d.
+func waitStatus(url string, status int, d time.Duration) bool {
+	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		if resp, err := http.Get(url); err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
+			if resp.StatusCode == status {
+				return true
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("server not ready after 20s\nlogs:\n%s", logs.String())
+	return false
 }

@@ -56,6 +56,9 @@ func (a *App) Handler() http.Handler { return a.echo }
 // Echo exposes the router, so tests can mount extra routes.
 func (a *App) Echo() *echo.Echo { return a.echo }
 
+// Browser is the middleware of browser routes (session, CSRF).
+func (a *App) Browser() []echo.MiddlewareFunc { return a.handler.Browser() }
+
 // Serve listens on LISTEN_ADDR, runs the jobs, and blocks until ctx is done
 // or the listener fails. Then it shuts down in order: stop accepting and let
 // in-flight requests finish, then stop the jobs. The caller closes the store.
@@ -83,16 +86,35 @@ func (a *App) Serve(ctx context.Context) error {
 	return errors.Join(runErr, a.shutdown())
 }
 
+// shutdown stops in order: readiness turns 503 (and, with
+// SHUTDOWN_DRAIN_DELAY, load balancers get time to notice), HTTP stops
+// accepting and finishes in-flight requests, then the jobs stop. Each stage
+// has its own SHUTDOWN_TIMEOUT budget, so a slow request cannot starve the jobs.
 func (a *App) shutdown() error {
-	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout.Duration())
-	defer cancel()
 	a.handler.Drain()
+	if d := a.cfg.ShutdownDrainDelay.Duration(); d > 0 {
+		a.logger.Info("draining: /health/ready answers 503", "for", d)
+		time.Sleep(d)
+	}
 	var errs []error
-	if err := a.echo.Shutdown(ctx); err != nil {
+	httpCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout.Duration())
+	defer cancel()
+	if err := a.echo.Shutdown(httpCtx); err != nil {
 		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 	}
-	if err := a.scheduler.Shutdown(ctx); err != nil {
-		errs = append(errs, fmt.Errorf("scheduler shutdown: %w", err))
+	if err := a.Close(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// Close stops the background jobs and gives up leadership. Serve calls it
+// on shutdown; an App that never served (in tests) is closed with it directly.
+func (a *App) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout.Duration())
+	defer cancel()
+	if err := a.scheduler.Shutdown(ctx); err != nil {
+		return fmt.Errorf("scheduler shutdown: %w", err)
+	}
+	return nil
 }

@@ -48,8 +48,9 @@ type Config struct {
 	CleanupInterval         Interval `env:"CLEANUP_INTERVAL" envDefault:"86400s"`
 	RunRetention            Interval `env:"RUN_RETENTION" envDefault:"2160h"`
 
-	ShutdownTimeout Interval `env:"SHUTDOWN_TIMEOUT" envDefault:"25s"`
-	TrustedProxies  []string `env:"TRUSTED_PROXIES" envSeparator:","`
+	ShutdownTimeout    Interval `env:"SHUTDOWN_TIMEOUT" envDefault:"25s"`
+	ShutdownDrainDelay Interval `env:"SHUTDOWN_DRAIN_DELAY" envDefault:"0s"`
+	TrustedProxies     []string `env:"TRUSTED_PROXIES" envSeparator:","`
 }
 
 // secretVars are the variables that hold secrets: they may come from NAME_FILE,
@@ -163,11 +164,15 @@ func (c *Config) validate(unparsed map[string]bool) []string {
 	if _, port, err := net.SplitHostPort(c.ListenAddr); err != nil || port == "" {
 		p = append(p, fmt.Sprintf("LISTEN_ADDR=%q: must be host:port or :port, such as :8000", c.ListenAddr))
 	}
-	if c.DatabaseURL == "" {
-		if c.IsProd() {
-			p = append(p, "DATABASE_URL: required in prod")
-		} else {
-			c.DatabaseURL = defaultDevDatabaseURL
+	switch {
+	case c.DatabaseURL == "" && c.IsProd():
+		p = append(p, "DATABASE_URL: required in prod")
+	case c.DatabaseURL == "":
+		c.DatabaseURL = defaultDevDatabaseURL
+	default:
+		if why := databaseURLProblem(c.DatabaseURL); why != "" {
+			// The value may hold a password: describe it, never print it.
+			p = append(p, "DATABASE_URL: "+why+" (expected postgres://user:password@host:5432/dbname?sslmode=disable)")
 		}
 	}
 	if c.DBMaxOpenConns < 1 && !unparsed["DB_MAX_OPEN_CONNS"] {
@@ -197,6 +202,26 @@ func (c *Config) validate(unparsed map[string]bool) []string {
 		}
 	}
 	return p
+}
+
+// databaseURLProblem checks a PostgreSQL URL or key=value connection string
+// as lib/pq reads them, and says what is wrong without quoting it.
+func databaseURLProblem(raw string) string {
+	if strings.HasPrefix(raw, "postgres://") || strings.HasPrefix(raw, "postgresql://") {
+		_, err := url.Parse(raw)
+		if err != nil {
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err // url.Error repeats the whole URL, password included
+			}
+			return "malformed URL: " + strings.ReplaceAll(err.Error(), raw, "")
+		}
+		return ""
+	}
+	if strings.Contains(raw, "=") {
+		return "" // key=value form (host=... dbname=...)
+	}
+	return "not a postgres:// URL nor a key=value connection string"
 }
 
 // parseProblem is one variable the env library could not parse.

@@ -25,14 +25,14 @@ var friendlyMessages = map[int]string{
 // HandleError is Echo's HTTPErrorHandler: it maps any error to a status and
 // answers with JSON, an htmx notice fragment, or a full HTML page.
 func (h *Handler) HandleError(err error, c echo.Context) {
-	if c.Response().Committed {
-		return
-	}
 	status, message := h.classify(err)
 	info := views.ErrorInfo{Status: status, Title: http.StatusText(status), Message: message, RequestID: requestID(c)}
-	if status >= 500 {
+	if status >= 500 || c.Response().Committed {
 		h.logger.Error("request failed", "err", err, "status", status, "method", c.Request().Method,
-			"path", c.Request().URL.Path, "request_id", info.RequestID)
+			"path", c.Request().URL.Path, "request_id", info.RequestID, "response_started", c.Response().Committed)
+	}
+	if c.Response().Committed {
+		return // too late to change the answer; logged above
 	}
 	noStore(c)
 
@@ -42,8 +42,9 @@ func (h *Handler) HandleError(err error, c echo.Context) {
 		out = c.NoContent(status)
 	case wantsJSON(c):
 		out = c.JSON(status, map[string]string{"error": message, "request_id": info.RequestID})
-	case IsHTMX(c):
+	case IsPartial(c):
 		// Errors land in the page's notice area, whatever the request targeted.
+		// (A boosted navigation gets the full error page below.)
 		c.Response().Header().Set(HXRetarget, "#notices")
 		c.Response().Header().Set(HXReswap, "innerHTML")
 		out = render(c, status, views.ErrorNotice(info))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gorilla/sessions"
+	"github.com/labstack/echo/v4"
 
 	"adpilot/config"
 	"adpilot/models"
@@ -22,6 +23,8 @@ type Handler struct {
 	sessions  sessions.Store
 	version   string
 	startedAt time.Time
+
+	browser []echo.MiddlewareFunc // session and CSRF, for routes browsers use
 
 	draining atomic.Bool // set at shutdown so load balancers stop sending traffic
 }
@@ -40,3 +43,7 @@ func New(cfg *config.Config, store *models.Store, logger *slog.Logger, version s
 
 // Drain makes /health/ready answer 503 from now on, ahead of shutdown.
 func (h *Handler) Drain() { h.draining.Store(true) }
+
+// Browser returns the middleware browser routes get (session, CSRF), for
+// routes mounted outside routes.go such as the tests' own.
+func (h *Handler) Browser() []echo.MiddlewareFunc { return h.browser }

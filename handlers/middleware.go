@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/google/uuid"
@@ -21,11 +22,14 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 // maxBodySize caps request bodies (webhook payloads included).
 const maxBodySize = "1M"
 
-// Register installs the error handler, the middleware chain and the routes.
+// Register installs the error handler, the middleware every request gets,
+// and the routes. Browser-only middleware (session, CSRF) is attached per
+// route in routes.go, so machine endpoints and unknown paths never set cookies.
 func (h *Handler) Register(e *echo.Echo) {
 	e.HTTPErrorHandler = h.HandleError
 	e.IPExtractor = h.ipExtractor()
 
+	e.Use(sanitizeRequestID)
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: uuid.NewString}))
 	e.Use(h.requestLogger())
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
@@ -49,27 +53,48 @@ func (h *Handler) Register(e *echo.Echo) {
 		}
 	})
 	e.Use(middleware.BodyLimit(maxBodySize))
-	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: 5, MinLength: 1024}))
-	e.Use(session.Middleware(h.sessions))
-	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
-		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
-		CookieName:     "adpilot_csrf",
-		CookiePath:     "/",
-		CookieHTTPOnly: true,
-		CookieSecure:   h.cfg.SecureCookies(),
-		CookieSameSite: http.SameSiteLaxMode,
-		Skipper:        skipCSRF,
+	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{
+		Level:     5,
+		MinLength: 1024,
+		// A compressed body would not match the byte ranges asked for.
+		Skipper: func(c echo.Context) bool { return c.Request().Header.Get("Range") != "" },
 	}))
 
+	h.browser = []echo.MiddlewareFunc{
+		session.Middleware(h.sessions),
+		middleware.CSRFWithConfig(middleware.CSRFConfig{
+			TokenLookup:    "header:X-CSRF-Token,form:_csrf",
+			CookieName:     "adpilot_csrf",
+			CookiePath:     "/",
+			CookieHTTPOnly: true,
+			CookieSecure:   h.cfg.SecureCookies(),
+			CookieSameSite: http.SameSiteLaxMode,
+			Skipper:        bearerRequest,
+		}),
+	}
 	h.Routes(e)
 }
 
-// skipCSRF exempts requests that carry no ambient browser credentials:
-// platform webhooks (signed instead), bearer-token API calls and health checks.
-func skipCSRF(c echo.Context) bool {
-	p := c.Request().URL.Path
-	return strings.HasPrefix(p, "/api/webhooks/") || strings.HasPrefix(p, "/health") ||
-		strings.HasPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+// bearerRequest reports a script calling with a token: it carries no ambient
+// browser credential, so CSRF does not apply. Such a request must then be
+// authenticated by its token alone, never by the session cookie.
+func bearerRequest(c echo.Context) bool {
+	return strings.HasPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+}
+
+// validRequestID matches the request IDs we accept from a proxy in front.
+var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// sanitizeRequestID drops an incoming X-Request-Id that is not a plain token,
+// so a client cannot put markup or log noise into our pages and logs; the
+// RequestID middleware then generates a fresh one.
+func sanitizeRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if id := c.Request().Header.Get(echo.HeaderXRequestID); id != "" && !validRequestID.MatchString(id) {
+			c.Request().Header.Del(echo.HeaderXRequestID)
+		}
+		return next(c)
+	}
 }
 
 func (h *Handler) hstsMaxAge() int {

@@ -26,6 +26,8 @@ func render(c echo.Context, status int, cmp templ.Component) error {
 // partial htmx request.
 func (h *Handler) renderPage(c echo.Context, status int, title string, content templ.Component) error {
 	varyOnHTMX(c)
+	// Pages carry a CSRF token and per-user content: never from a shared cache.
+	c.Response().Header().Set("Cache-Control", "private, no-cache")
 	if IsPartial(c) {
 		return render(c, status, content)
 	}

@@ -38,10 +38,21 @@ func newSessionStore(cfg *config.Config) sessions.Store {
 // flashSep separates the kind from the text in a stored flash.
 const flashSep = "\x1f"
 
+// getSession returns this browser's session. A cookie that no longer
+// decodes (keys rotated, dev secrets regenerated, tampering) yields a fresh
+// session, which the next save writes over the bad cookie.
+func getSession(c echo.Context) (*sessions.Session, error) {
+	sess, err := session.Get(sessionName, c)
+	if sess == nil {
+		return nil, err // no session middleware on this route
+	}
+	return sess, nil
+}
+
 // AddFlash queues a message for the next page this browser renders; kind is
 // success, info, warning or error.
 func AddFlash(c echo.Context, kind, message string) error {
-	sess, err := session.Get(sessionName, c)
+	sess, err := getSession(c)
 	if err != nil {
 		return err
 	}
@@ -52,9 +63,9 @@ func AddFlash(c echo.Context, kind, message string) error {
 // popFlashes takes the queued messages; the cookie is rewritten only when
 // there were some, so anonymous pages set no cookie.
 func (h *Handler) popFlashes(c echo.Context) []views.Flash {
-	sess, err := session.Get(sessionName, c)
+	sess, err := getSession(c)
 	if err != nil {
-		return nil // a stale or foreign cookie: no flashes, not an error
+		return nil
 	}
 	raw := sess.Flashes()
 	if len(raw) == 0 {

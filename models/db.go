@@ -5,7 +5,9 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -39,6 +41,11 @@ func Open(ctx context.Context, databaseURL string, pool PoolConfig) (*Store, err
 	defer cancel()
 	if err := db.PingContext(pingCtx); err != nil {
 		db.Close()
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			// url.Error quotes the whole URL, password included.
+			return nil, fmt.Errorf("connecting to database: malformed DATABASE_URL: %v", ue.Err)
+		}
 		return nil, fmt.Errorf("connecting to database: %w", err)
 	}
 	return &Store{db: db, url: databaseURL}, nil

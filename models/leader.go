@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"sync"
 )
 
@@ -12,16 +11,19 @@ import (
 // database. If the connection dies, PostgreSQL releases the lock and another
 // replica takes over.
 type LeaderLock struct {
-	store *Store
-	key   int64
+	url string
+	key int64
 
 	mu   sync.Mutex
+	db   *sql.DB   // a pool of one, apart from the store's, opened on demand
 	conn *sql.Conn // non-nil while this process holds the lock
 }
 
-// NewLeaderLock returns a lock on key; it is not taken until TryAcquire.
+// NewLeaderLock returns a lock on key; it is not taken until TryAcquire. The
+// lock uses a connection of its own, so holding it never takes a connection
+// from the store's pool (which may be as small as one).
 func (s *Store) NewLeaderLock(key int64) *LeaderLock {
-	return &LeaderLock{store: s, key: key}
+	return &LeaderLock{url: s.url, key: key}
 }
 
 // TryAcquire reports whether this process holds the lock, taking it when free.
@@ -36,7 +38,15 @@ func (l *LeaderLock) TryAcquire(ctx context.Context) (bool, error) {
 		l.conn.Close()
 		l.conn = nil
 	}
-	conn, err := l.store.db.Conn(ctx)
+	if l.db == nil {
+		db, err := sql.Open("postgres", l.url)
+		if err != nil {
+			return false, err
+		}
+		db.SetMaxOpenConns(1)
+		l.db = db
+	}
+	conn, err := l.db.Conn(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -53,20 +63,20 @@ func (l *LeaderLock) TryAcquire(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-// Release gives up the lock if held.
+// Release gives up the lock if held and closes the lock's connection (which
+// releases the lock even if the unlock itself failed).
 func (l *LeaderLock) Release(ctx context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.conn == nil {
-		return nil
+	var err error
+	if l.conn != nil {
+		_, err = l.conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, l.key)
+		l.conn.Close()
+		l.conn = nil
 	}
-	_, err := l.conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, l.key)
-	if err != nil {
-		// Back in the pool, this connection would still hold the lock:
-		// discard it, which makes PostgreSQL release the lock.
-		_ = l.conn.Raw(func(any) error { return driver.ErrBadConn })
+	if l.db != nil {
+		l.db.Close()
+		l.db = nil
 	}
-	l.conn.Close()
-	l.conn = nil
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"testing"
+	"time"
 
 	"adpilot/models"
 	"adpilot/testutil"
@@ -134,5 +135,29 @@ func TestLeaderLockLostWithConnection(t *testing.T) {
 				t.Fatalf("the lock is held by the killed backend %d", pid)
 			}
 		})
+	}
+}
+
+// Holding leadership must not take the store's connections: with a pool of
+// one (DB_MAX_OPEN_CONNS=1 is valid) the leader still reaches the database.
+func TestLeaderLockLeavesThePoolFree(t *testing.T) {
+	t.Parallel()
+	dbURL := testutil.NewMigratedDatabase(t)
+	store, err := models.Open(context.Background(), dbURL, models.PoolConfig{MaxOpenConns: 1, MaxIdleConns: 1, ConnMaxLifetime: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	lock := store.NewLeaderLock(42)
+	defer lock.Release(context.Background())
+	tryAcquire(t, "leader", lock, true)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := store.Ping(ctx); err != nil {
+		t.Fatalf("ping while leading: %v", err)
+	}
+	if _, err := store.DeleteRunsBefore(ctx, time.Now()); err != nil {
+		t.Fatalf("query while leading: %v", err)
 	}
 }

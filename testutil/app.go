@@ -38,7 +38,7 @@ type AppOption func(*appOptions)
 
 type appOptions struct {
 	vars   map[string]string
-	routes []func(*echo.Echo)
+	routes []func(e *echo.Echo, browser []echo.MiddlewareFunc)
 }
 
 // WithEnv sets configuration variables, as the environment would.
@@ -51,8 +51,9 @@ func WithEnv(kv ...string) AppOption {
 }
 
 // WithRoutes mounts extra routes, for tests that need a handler of their own
-// (a panic, a slow request, a flash).
-func WithRoutes(mount func(*echo.Echo)) AppOption {
+// (a panic, a slow request, a flash). Pass browser to a route to give it the
+// session and CSRF middleware that pages get.
+func WithRoutes(mount func(e *echo.Echo, browser []echo.MiddlewareFunc)) AppOption {
 	return func(o *appOptions) { o.routes = append(o.routes, mount) }
 }
 
@@ -89,8 +90,9 @@ func NewApp(t testing.TB, opts ...AppOption) *TestApp {
 	if err != nil {
 		t.Fatalf("building app: %v", err)
 	}
+	t.Cleanup(func() { _ = a.Close() })
 	for _, mount := range o.routes {
-		mount(a.Echo())
+		mount(a.Echo(), a.Browser())
 	}
 	srv.Config.Handler = a.Handler()
 	srv.Start()

@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -100,7 +101,16 @@ func NewMigratedDatabase(t testing.TB) string {
 	if tmplErr != nil {
 		t.Fatalf("preparing the template database: %v", tmplErr)
 	}
-	c := <-clones
+	var c clone
+	select {
+	case c = <-clones:
+	case <-prefetchDone: // it stopped after a failure; take what is left, or fail
+		select {
+		case c = <-clones:
+		default:
+			c.err = errors.New("an earlier clone failed, see the first failing test")
+		}
+	}
 	if c.err != nil {
 		t.Fatalf("cloning the template database: %v", c.err)
 	}
@@ -161,7 +171,7 @@ func Main(m *testing.M) int {
 	}
 	close(stopClones)
 	<-prefetchDone
-	close(clones)
+	close(clones) // only the prefetcher sends, and it has stopped
 	for c := range clones {
 		if c.err == nil {
 			drops <- c.name
@@ -277,13 +287,17 @@ func ensureTemplate(db *sql.DB) (string, error) {
 // run clears its share.
 const sweepLimit = 10
 
-// sweep drops, best effort, what earlier runs left behind: templates of other
-// schemas, and test databases older than a test binary may live (go test's
+// keptTemplates is how many templates of other schema versions survive a sweep.
+const keptTemplates = 3
+
+// sweep drops, best effort, what earlier runs left behind: all but the newest
+// templates of other schemas, and test databases older than a test binary may live (go test's
 // default -timeout is 10 minutes), as younger ones may belong to a running test.
 func sweep(ctx context.Context, conn *sql.Conn, keepTemplate string) error {
+	// Newest templates first (OIDs grow), so older schemas' templates go.
 	rows, err := conn.QueryContext(ctx, `SELECT datname FROM pg_database
 		WHERE datname LIKE 'adpilot\_tmpl\_%' OR datname LIKE 'adpilot\_t\_%' OR datname LIKE 'adpilot\_build\_%'
-		ORDER BY datname`)
+		ORDER BY datname LIKE 'adpilot\_tmpl\_%' DESC, oid DESC`)
 	if err != nil {
 		return err
 	}
@@ -301,11 +315,16 @@ func sweep(ctx context.Context, conn *sql.Conn, keepTemplate string) error {
 		return err
 	}
 	cutoff := time.Now().Add(-15 * time.Minute).Unix()
-	dropped := 0
+	dropped, templates := 0, 0
 	for _, n := range names {
 		var stale bool
 		if strings.HasPrefix(n, "adpilot_tmpl_") {
-			stale = n != keepTemplate
+			// Other checkouts on this server may be testing other schemas:
+			// keep the newest few templates, whoever they belong to.
+			if n != keepTemplate {
+				templates++
+				stale = templates > keptTemplates
+			}
 		} else {
 			rest := strings.TrimPrefix(strings.TrimPrefix(n, testDBPrefix), "adpilot_build_")
 			born, _ := strconv.ParseInt(strings.SplitN(rest, "_", 2)[0], 10, 64)
