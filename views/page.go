@@ -2,6 +2,8 @@
 // view-model structs built by handlers and never touch services or the database.
 package views
 
+import "github.com/a-h/templ"
+
 // Page is what the layout needs around every page's content.
 type Page struct {
 	Title     string
@@ -30,4 +32,21 @@ type ErrorInfo struct {
 	Title     string
 	Message   string
 	RequestID string
+}
+
+// flashRole makes errors interrupt screen readers (alert) and other
+// messages wait their turn (status).
+func flashRole(kind string) string {
+	if kind == "error" {
+		return "alert"
+	}
+	return "status"
+}
+
+// currentPage marks the navigation link of the page being shown.
+func currentPage(link NavLink) templ.Attributes {
+	if link.Current {
+		return templ.Attributes{"aria-current": "page"}
+	}
+	return nil
 }
