@@ -101,7 +101,7 @@ func TestMigrateDownThenUp(t *testing.T) {
 		want string
 	}{
 		{[]string{"migrate", "status"}, "0001_initial.sql"},
-		{[]string{"migrate", "up"}, "applied 1 migration(s)"},
+		{[]string{"migrate", "up"}, "applied 2 migration(s)"},
 		{[]string{"migrate", "status"}, "applied 20"},
 		{[]string{"migrate", "down"}, "rolled back 1 migration(s)"},
 		{[]string{"migrate", "status"}, "pending"},
