@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"net/mail"
 	"net/url"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,11 +53,21 @@ type Config struct {
 	ShutdownTimeout    Interval `env:"SHUTDOWN_TIMEOUT" envDefault:"25s"`
 	ShutdownDrainDelay Interval `env:"SHUTDOWN_DRAIN_DELAY" envDefault:"0s"`
 	TrustedProxies     []string `env:"TRUSTED_PROXIES" envSeparator:","`
+
+	// SMTPURL is smtp://[user:password@]host[:port] (STARTTLS when offered,
+	// port 587 by default) or smtps://… (implicit TLS, port 465). Empty
+	// means no mail server: emails stay in the outbox.
+	SMTPURL  Secret `env:"SMTP_URL"`
+	MailFrom string `env:"MAIL_FROM"`
 }
 
 // secretVars are the variables that hold secrets: they may come from NAME_FILE,
 // must be strong in prod, and are generated for dev.
 var secretVars = []string{"MASTER_SECRET_KEY", "OAUTH_STATE_SECRET"}
+
+// optionalSecretVars hold secrets that may come from NAME_FILE but are
+// neither required nor generated: unset, their feature is off.
+var optionalSecretVars = []string{"SMTP_URL"}
 
 // defaultDevDatabaseURL is the database `make run` creates on the local server.
 const defaultDevDatabaseURL = "postgres://postgres@127.0.0.1:5432/adpilot?sslmode=disable"
@@ -131,6 +143,10 @@ func (c *Config) IsProd() bool { return c.Env == EnvProd }
 // IsDev reports whether the server runs in development mode.
 func (c *Config) IsDev() bool { return c.Env == EnvDev }
 
+// MailEnabled reports whether outgoing mail is sent over SMTP (SMTP_URL and
+// MAIL_FROM set); otherwise it waits in the outbox.
+func (c *Config) MailEnabled() bool { return c.SMTPURL != "" && c.MailFrom != "" }
+
 // SecureCookies reports whether cookies must carry the Secure flag.
 func (c *Config) SecureCookies() bool { return strings.HasPrefix(c.BaseURL, "https://") }
 
@@ -196,12 +212,62 @@ func (c *Config) validate(unparsed map[string]bool) []string {
 	minimum("RUN_RETENTION", c.RunRetention, 24*time.Hour)
 	minimum("DB_CONN_MAX_LIFETIME", c.DBConnMaxLifetime, time.Second)
 	minimum("SHUTDOWN_TIMEOUT", c.ShutdownTimeout, time.Second)
+	p = append(p, c.validateMail()...)
 	for _, cidr := range c.TrustedProxies {
 		if _, _, err := net.ParseCIDR(strings.TrimSpace(cidr)); err != nil {
 			p = append(p, fmt.Sprintf("TRUSTED_PROXIES: %q is not a CIDR range such as 10.0.0.0/8", cidr))
 		}
 	}
 	return p
+}
+
+// validateMail checks SMTP_URL and MAIL_FROM. SMTP_URL may hold a password,
+// so its problems describe it without quoting it.
+func (c *Config) validateMail() []string {
+	var p []string
+	if c.MailFrom != "" {
+		if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+			p = append(p, fmt.Sprintf("MAIL_FROM=%q: not an email address such as adpilot@example.com or \"adpilot <adpilot@example.com>\"", c.MailFrom))
+		}
+	}
+	if c.SMTPURL == "" {
+		return p
+	}
+	if c.MailFrom == "" {
+		p = append(p, "MAIL_FROM: required when SMTP_URL is set (the sender address, such as adpilot@example.com)")
+	}
+	if why := smtpURLProblem(c.SMTPURL.Reveal()); why != "" {
+		p = append(p, "SMTP_URL: "+why+" (expected smtp://user:password@mail.example.com:587 or smtps://user:password@mail.example.com)")
+	}
+	return p
+}
+
+// smtpURLProblem says what is wrong with an SMTP URL without quoting it.
+func smtpURLProblem(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "malformed URL (a password with special characters must be percent-encoded)"
+	}
+	if u.Scheme != "smtp" && u.Scheme != "smtps" {
+		return "the scheme must be smtp or smtps"
+	}
+	if u.Hostname() == "" {
+		return "no host"
+	}
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return "the port must be a number from 1 to 65535"
+		}
+	} else if strings.HasSuffix(u.Host, ":") {
+		return "empty port"
+	}
+	if u.User != nil && u.User.Username() == "" {
+		return "credentials without a user name"
+	}
+	if u.Path != "" && u.Path != "/" {
+		return "unexpected path after the host"
+	}
+	return ""
 }
 
 // databaseURLProblem checks a PostgreSQL URL or key=value connection string

@@ -10,6 +10,7 @@ import (
 const (
 	KeySessionHash  = "adpilot session hash v1"
 	KeySessionBlock = "adpilot session block v1"
+	KeyJWT          = "adpilot jwt hs256 v1"
 )
 
 // DeriveKey derives an n-byte key for purpose from MASTER_SECRET_KEY (HKDF-SHA256).

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -47,10 +48,11 @@ func GenerateSecret() string {
 }
 
 // resolveSecretFiles fills NAME from the file named by NAME_FILE (Docker and
-// Kubernetes secrets), unless NAME itself is set.
+// Kubernetes secrets), unless NAME itself is set. Optional secrets are read
+// the same way.
 func resolveSecretFiles(vars map[string]string) error {
 	var errs []string
-	for _, name := range secretVars {
+	for _, name := range slices.Concat(secretVars, optionalSecretVars) {
 		path := vars[name+"_FILE"]
 		if path == "" || vars[name] != "" {
 			continue

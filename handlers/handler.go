@@ -21,6 +21,7 @@ type Handler struct {
 	store     *models.Store
 	logger    *slog.Logger
 	sessions  sessions.Store
+	jwtKey    []byte
 	version   string
 	startedAt time.Time
 
@@ -36,6 +37,7 @@ func New(cfg *config.Config, store *models.Store, logger *slog.Logger, version s
 		store:     store,
 		logger:    logger,
 		sessions:  newSessionStore(cfg),
+		jwtKey:    cfg.DeriveKey(config.KeyJWT, 32),
 		version:   version,
 		startedAt: time.Now(),
 	}

@@ -8,7 +8,11 @@ import (
 	"adpilot/views"
 )
 
-// home shows the landing page to visitors who are not signed in.
+// home shows the landing page to visitors, and the team's home to members.
 func (h *Handler) home(c echo.Context) error {
+	if p := principal(c); p != nil {
+		return h.renderPage(c, http.StatusOK, p.Tenant.Name, views.HomePage(views.Home{
+			UserName: p.User.DisplayName(), TenantName: p.Tenant.Name, Role: p.User.Role}))
+	}
 	return h.renderPage(c, http.StatusOK, "Facebook and TikTok marketing automation", views.Landing())
 }

@@ -69,17 +69,19 @@ func (h *Handler) Register(e *echo.Echo) {
 			CookieHTTPOnly: true,
 			CookieSecure:   h.cfg.SecureCookies(),
 			CookieSameSite: http.SameSiteLaxMode,
-			Skipper:        bearerRequest,
+			Skipper:        noAmbientCredentials,
 		}),
+		h.authenticate,
 	}
 	h.Routes(e)
 }
 
-// bearerRequest reports a script calling with a token: it carries no ambient
-// browser credential, so CSRF does not apply. Such a request must then be
-// authenticated by its token alone, never by the session cookie.
-func bearerRequest(c echo.Context) bool {
-	return strings.HasPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+// noAmbientCredentials exempts from CSRF what a forged cross-site request
+// cannot be: a bearer-token call (authenticated by the token alone, never
+// the cookie) or a JSON body (a cross-site page cannot send
+// application/json without a CORS preflight, which this server never grants).
+func noAmbientCredentials(c echo.Context) bool {
+	return strings.HasPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ") || isJSONRequest(c)
 }
 
 // validRequestID matches the request IDs we accept from a proxy in front.

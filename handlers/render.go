@@ -43,13 +43,20 @@ func (h *Handler) inLayout(c echo.Context, title string, content templ.Component
 
 // page builds the layout's view model for this request.
 func (h *Handler) page(c echo.Context, title string) views.Page {
-	return views.Page{
+	pg := views.Page{
 		Title:     title,
 		CSRFToken: csrfToken(c),
 		Flashes:   h.popFlashes(c),
 		Nav:       h.navFor(c),
 		Version:   h.version,
 	}
+	if p := principal(c); p != nil {
+		pg.UserName = p.User.DisplayName()
+		if !p.User.EmailVerified {
+			pg.VerifyEmailFor = p.User.Email.String
+		}
+	}
+	return pg
 }
 
 // navFor lists the main navigation for the current visitor.
@@ -57,6 +64,12 @@ func (h *Handler) navFor(c echo.Context) []views.NavLink {
 	links := []views.NavLink{
 		{Label: "Log in", Href: "/auth/login"},
 		{Label: "Sign up", Href: "/auth/register"},
+	}
+	if principal(c) != nil {
+		links = []views.NavLink{
+			{Label: "Home", Href: "/"},
+			{Label: "Profile", Href: "/auth/me"},
+		}
 	}
 	path := c.Request().URL.Path
 	for i := range links {

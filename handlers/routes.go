@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"adpilot/models"
 	"adpilot/static"
 )
 
@@ -23,6 +24,25 @@ func (h *Handler) Routes(e *echo.Echo) {
 		return c.Redirect(http.StatusMovedPermanently, static.URL("img/favicon.svg"))
 	})
 
-	// Browser pages: session and CSRF protection.
-	e.Match(getOrHead, "/", h.home, h.browser...)
+	// Browser pages and the auth API: session, CSRF, who is signed in.
+	page := h.browser
+	signedIn := h.with(h.requireRole(models.RoleViewer))
+	e.Match(getOrHead, "/", h.home, page...)
+
+	e.Match(getOrHead, "/auth/register", h.registerPage, page...)
+	e.POST("/auth/register", h.register, page...)
+	e.Match(getOrHead, "/auth/login", h.loginPage, page...)
+	e.POST("/auth/login", h.login, page...)
+	e.POST("/auth/login/tenant", h.pickTenant, page...)
+	e.POST("/auth/logout", h.logout, page...)
+	e.GET("/auth/verify", h.verifyEmail, page...)
+	e.POST("/auth/verify/resend", h.resendVerification, signedIn...)
+	e.Match(getOrHead, "/auth/me", h.me, signedIn...)
+	e.POST("/auth/change-password", h.changePassword, signedIn...)
+}
+
+// with returns the browser middleware followed by extra (a fresh slice, so
+// route lists never share a backing array).
+func (h *Handler) with(extra ...echo.MiddlewareFunc) []echo.MiddlewareFunc {
+	return append(append([]echo.MiddlewareFunc{}, h.browser...), extra...)
 }

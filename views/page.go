@@ -11,6 +11,9 @@ type Page struct {
 	Flashes   []Flash
 	Nav       []NavLink
 	Version   string
+	// Signed-in visitors only.
+	UserName       string
+	VerifyEmailFor string // the unverified address to offer a new link for
 }
 
 // Flash is a one-time message shown at the top of the next page.

@@ -1,0 +1,36 @@
+package models
+
+import "context"
+
+// ChangePassword stores a new password hash and bumps the auth epoch, which
+// ends every session and bearer token issued before. It returns the updated
+// user so the caller can keep its own session alive.
+func (s *Store) ChangePassword(ctx context.Context, u User, newHash, ip string) (User, error) {
+	var out User
+	err := s.withTx(ctx, func(tx *sqlxTx) error {
+		err := tx.GetContext(ctx, &out, `UPDATE app_user SET password_hash = $3, auth_epoch = auth_epoch + 1
+			WHERE tenant_id = $1 AND id = $2 RETURNING `+userColumns, u.TenantID, u.ID, newHash)
+		if err != nil {
+			return normalize(err)
+		}
+		return recordAudit(ctx, tx, AuditEntry{TenantID: u.TenantID, ActorID: u.ID, ActorLabel: u.DisplayName(),
+			Action: "auth.password_change", TargetType: "user", TargetID: u.ID, IP: ip})
+	})
+	return out, err
+}
+
+// ResendVerification replaces the user's pending verification links with a
+// new one and queues its email.
+func (s *Store) ResendVerification(ctx context.Context, u User, tokenHash []byte, mail Email) error {
+	return s.withTx(ctx, func(tx *sqlxTx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE user_token SET used_at = now()
+			WHERE tenant_id = $1 AND user_id = $2 AND purpose = $3 AND used_at IS NULL`, u.TenantID, u.ID, PurposeVerifyEmail); err != nil {
+			return err
+		}
+		if err := createToken(ctx, tx, u, PurposeVerifyEmail, tokenHash, VerifyEmailTTL); err != nil {
+			return err
+		}
+		mail.TenantID, mail.To = u.TenantID, u.Email.String
+		return enqueueEmail(ctx, tx, mail)
+	})
+}
