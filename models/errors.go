@@ -32,9 +32,3 @@ func validUUID(id string) bool {
 	_, err := uuid.Parse(id)
 	return err == nil
 }
-
-// uniqueViolation reports a unique_violation on the named constraint.
-func uniqueViolation(err error, constraint string) bool {
-	var pqErr *pq.Error
-	return errors.As(err, &pqErr) && pqErr.Code == "23505" && pqErr.Constraint == constraint
-}
