@@ -28,7 +28,8 @@ func normalize(err error) error {
 
 // validUUID reports whether id can be an ID at all: a malformed one from a
 // URL is simply not found, never a database error.
+// (uuid.Parse alone also takes braces and urn: forms PostgreSQL refuses.)
 func validUUID(id string) bool {
 	_, err := uuid.Parse(id)
-	return err == nil
+	return err == nil && len(id) == 36
 }

@@ -116,3 +116,14 @@ func (b *Browser) ExpectNoProblems() {
 		b.t.Fatalf("the page reported %d problem(s):\n  %s", len(p), strings.Join(p, "\n  "))
 	}
 }
+
+// ClearProblems forgets what was reported so far, after a step that was
+// meant to fail (a 4xx page makes Chromium log the status as an error).
+func (b *Browser) ClearProblems() {
+	b.t.Helper()
+	Eval[int](b, "1")
+	time.Sleep(100 * time.Millisecond)
+	b.mu.Lock()
+	b.problems = nil
+	b.mu.Unlock()
+}

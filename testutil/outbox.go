@@ -1,0 +1,37 @@
+package testutil
+
+import (
+	"context"
+	"regexp"
+	"testing"
+
+	"adpilot/models"
+)
+
+// LatestEmail returns the newest outbox email to address, failing the test
+// when there is none.
+func LatestEmail(t testing.TB, store *models.Store, to string) models.OutboxEmail {
+	t.Helper()
+	list, _, err := store.ListOutbox(context.Background(), models.OutboxFilter{Search: to, Limit: 1})
+	if err != nil {
+		t.Fatalf("reading the outbox: %v", err)
+	}
+	if len(list) == 0 {
+		t.Fatalf("no email to %s in the outbox", to)
+	}
+	return list[0]
+}
+
+var linkPattern = regexp.MustCompile(`https?://[^\s"'<>]+`)
+
+// LinkIn returns the first link in text whose path contains pathPart.
+func LinkIn(t testing.TB, text, pathPart string) string {
+	t.Helper()
+	for _, link := range linkPattern.FindAllString(text, -1) {
+		if regexp.MustCompile(regexp.QuoteMeta(pathPart)).MatchString(link) {
+			return link
+		}
+	}
+	t.Fatalf("no link containing %q in:\n%s", pathPart, text)
+	return ""
+}
