@@ -168,3 +168,23 @@ func TestAuthAPIRefusesBadInputWithoutA500(t *testing.T) {
 		})
 	}
 }
+
+func TestLoginIsRateLimitedPerAccount(t *testing.T) {
+	app := testutil.NewApp(t)
+	registerAPI(t, app, "target@example.com", "Target")
+	wrong := `{"email":"target@example.com","password":"not the password"}`
+	for i := range 10 {
+		resp, _ := jsonCall(t, app, http.MethodPost, "/auth/login", wrong, "")
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: status %d, want 401", i+1, resp.StatusCode)
+		}
+	}
+	resp, out := jsonCall(t, app, http.MethodPost, "/auth/login", wrong, "")
+	resp.ExpectStatus(http.StatusTooManyRequests)
+	if resp.Header.Get("Retry-After") == "" || out["error"] == nil {
+		t.Fatalf("429 without Retry-After or error: %v %v", resp.Header, out)
+	}
+	// The right password is refused too while the account is locked out.
+	resp, _ = jsonCall(t, app, http.MethodPost, "/auth/login", `{"email":"target@example.com","password":"`+strongPassword+`"}`, "")
+	resp.ExpectStatus(http.StatusTooManyRequests)
+}

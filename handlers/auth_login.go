@@ -73,6 +73,12 @@ func (h *Handler) login(c echo.Context) error {
 		return h.renderLogin(c, http.StatusUnprocessableEntity, in.login(), next, "", errs)
 	}
 
+	if err := h.limit(c, loginPerIP, c.RealIP()); err != nil {
+		return err
+	}
+	if err := h.limit(c, loginPerAccount, strings.ToLower(in.login())); err != nil {
+		return err
+	}
 	matches, err := h.checkCredentials(c.Request().Context(), in.login(), in.Password, c.RealIP())
 	if err != nil {
 		return err

@@ -75,6 +75,9 @@ func (h *Handler) register(c echo.Context) error {
 		return h.renderRegister(c, http.StatusUnprocessableEntity, in, errs)
 	}
 
+	if err := h.limit(c, registerPerIP, c.RealIP()); err != nil {
+		return err
+	}
 	hash, err := hashPassword(in.Password)
 	if err != nil {
 		return err

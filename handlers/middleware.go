@@ -72,6 +72,7 @@ func (h *Handler) Register(e *echo.Echo) {
 			Skipper:        noAmbientCredentials,
 		}),
 		h.authenticate,
+		h.apiRateLimit,
 	}
 	h.Routes(e)
 }

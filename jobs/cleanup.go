@@ -6,7 +6,7 @@ import (
 )
 
 // cleanup prunes data past its retention: automation runs older than
-// RUN_RETENTION. Later housekeeping joins it here.
+// RUN_RETENTION, and rate-limit counters older than a day.
 func (s *Scheduler) cleanup(ctx context.Context) error {
 	started := s.clock.Now()
 	cutoff := started.Add(-s.cfg.RunRetention.Duration())
@@ -15,7 +15,12 @@ func (s *Scheduler) cleanup(ctx context.Context) error {
 		s.logger.Error("cleanup: deleting old runs", "err", err)
 		return err
 	}
-	s.logger.Info("cleanup done", "runs_deleted", n, "cutoff", cutoff.Format(time.RFC3339),
-		"took", s.clock.Since(started))
+	limits, err := s.store.DeleteRateLimitsBefore(ctx, started.Add(-24*time.Hour))
+	if err != nil {
+		s.logger.Error("cleanup: deleting old rate-limit counters", "err", err)
+		return err
+	}
+	s.logger.Info("cleanup done", "runs_deleted", n, "rate_limit_windows_deleted", limits,
+		"cutoff", cutoff.Format(time.RFC3339), "took", s.clock.Since(started))
 	return nil
 }

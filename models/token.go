@@ -52,3 +52,56 @@ func (s *Store) VerifyEmail(ctx context.Context, hash []byte) (User, error) {
 	})
 	return u, err
 }
+
+// ResetPasswordTTL is how long a password-reset link stays valid.
+const ResetPasswordTTL = time.Hour
+
+// PeekToken returns the user of a valid, unused token without consuming it
+// (to show the form the link leads to).
+func (s *Store) PeekToken(ctx context.Context, purpose string, hash []byte) (User, error) {
+	var u User
+	err := s.db.GetContext(ctx, &u, `SELECT `+prefixColumns(userColumns, "u.")+` FROM user_token t
+		JOIN app_user u ON u.tenant_id = t.tenant_id AND u.id = t.user_id
+		WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > now()`, hash, purpose)
+	return u, normalize(err)
+}
+
+// RequestPasswordReset replaces the user's pending reset links with a new
+// one and queues its email, in one transaction.
+func (s *Store) RequestPasswordReset(ctx context.Context, u User, tokenHash []byte, mail Email, ip string) error {
+	return s.withTx(ctx, func(tx *sqlxTx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE user_token SET used_at = now()
+			WHERE tenant_id = $1 AND user_id = $2 AND purpose = $3 AND used_at IS NULL`, u.TenantID, u.ID, PurposeResetPassword); err != nil {
+			return err
+		}
+		if err := createToken(ctx, tx, u, PurposeResetPassword, tokenHash, ResetPasswordTTL); err != nil {
+			return err
+		}
+		mail.TenantID, mail.To = u.TenantID, u.Email.String
+		if err := enqueueEmail(ctx, tx, mail); err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, AuditEntry{TenantID: u.TenantID, ActorLabel: u.Email.String,
+			Action: "auth.password_reset_requested", TargetType: "user", TargetID: u.ID, IP: ip})
+	})
+}
+
+// ResetPassword consumes a reset token and sets the new password. The auth
+// epoch moves on, ending every session and token; the email counts as
+// verified, since the link reached its inbox.
+func (s *Store) ResetPassword(ctx context.Context, tokenHash []byte, newHash, ip string) (User, error) {
+	var u User
+	err := s.withTx(ctx, func(tx *sqlxTx) error {
+		var err error
+		if u, err = consumeToken(ctx, tx, PurposeResetPassword, tokenHash); err != nil {
+			return err
+		}
+		if err = tx.GetContext(ctx, &u, `UPDATE app_user SET password_hash = $3, auth_epoch = auth_epoch + 1, email_verified = true
+			WHERE tenant_id = $1 AND id = $2 RETURNING `+userColumns, u.TenantID, u.ID, newHash); err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, AuditEntry{TenantID: u.TenantID, ActorID: u.ID, ActorLabel: u.DisplayName(),
+			Action: "auth.password_reset", TargetType: "user", TargetID: u.ID, IP: ip})
+	})
+	return u, err
+}

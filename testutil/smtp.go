@@ -312,7 +312,7 @@ func (m SMTPMessage) Part(mediaType string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	body, err := findPart(textproto(msg.Header), msg.Body, mediaType)
+	body, err := findPart(msg.Header, msg.Body, mediaType)
 	if err != nil {
 		return "", err
 	}
@@ -329,8 +329,6 @@ func (m SMTPMessage) Text() string { s, _ := m.Part("text/plain"); return s }
 func (m SMTPMessage) HTML() string { s, _ := m.Part("text/html"); return s }
 
 type headerGetter interface{ Get(string) string }
-
-func textproto(h mail.Header) headerGetter { return h }
 
 func findPart(h headerGetter, body io.Reader, want string) ([]byte, error) {
 	ct := h.Get("Content-Type")
