@@ -14,6 +14,7 @@ import (
 	"slices"
 	"syscall"
 	"time"
+	_ "time/tzdata" // IANA zones for schedules and settings, even on hosts without them
 
 	"github.com/labstack/echo/v4"
 

@@ -43,6 +43,17 @@ func (h *Handler) Routes(e *echo.Echo) {
 	e.POST("/auth/verify/resend", h.resendVerification, signedIn...)
 	e.Match(getOrHead, "/auth/me", h.me, signedIn...)
 	e.POST("/auth/change-password", h.changePassword, signedIn...)
+
+	// Team
+	admin := h.with(h.requireRole(models.RoleAdmin))
+	e.Match(getOrHead, "/settings", h.settingsPage, signedIn...)
+	e.POST("/settings", h.saveSettings, admin...)
+
+	// JSON API
+	e.GET("/api/tenants/current", h.currentTenant, signedIn...)
+	e.PATCH("/api/tenants/current", h.patchCurrentTenant, admin...)
+	e.GET("/api/tenants/current/members", h.currentMembers, signedIn...)
+	e.GET("/api/tenants", h.allTenants, h.with(h.requireRole(models.RoleViewer), h.requireOperator)...)
 }
 
 // with returns the browser middleware followed by extra (a fresh slice, so

@@ -115,3 +115,11 @@ func (s *Store) RecordLogin(ctx context.Context, u User, ip string) error {
 			Action: "auth.login", TargetType: "user", TargetID: u.ID, IP: ip})
 	})
 }
+
+// ListMembers returns the tenant's users, admins first.
+func (s *Store) ListMembers(ctx context.Context, tenantID string) ([]User, error) {
+	out := []User{}
+	err := s.db.SelectContext(ctx, &out, `SELECT `+userColumns+` FROM app_user WHERE tenant_id = $1
+		ORDER BY CASE role WHEN 'admin' THEN 0 WHEN 'user' THEN 1 ELSE 2 END, lower(coalesce(email, username)), id`, tenantID)
+	return out, err
+}

@@ -2,6 +2,8 @@ package testutil
 
 import (
 	"bytes"
+	"context"
+	"database/sql"
 	"io"
 	"log/slog"
 	"net/http"
@@ -31,6 +33,7 @@ type TestApp struct {
 	Config *config.Config
 	App    *app.App
 	logs   *LogBuffer
+	db     *sql.DB // opened on first QueryRow
 }
 
 // AppOption customises NewApp.
@@ -197,4 +200,19 @@ func (b *LogBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// QueryRow runs SQL against the app's database directly, for test set-up
+// and for checks the HTTP surface does not show.
+func QueryRow(t testing.TB, a *TestApp, ctx context.Context, query string, args ...any) *sql.Row {
+	t.Helper()
+	if a.db == nil {
+		db, err := sql.Open("postgres", a.Config.DatabaseURL)
+		if err != nil {
+			t.Fatalf("opening the app's database: %v", err)
+		}
+		t.Cleanup(func() { db.Close() })
+		a.db = db
+	}
+	return a.db.QueryRowContext(ctx, query, args...)
 }

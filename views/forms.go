@@ -11,6 +11,7 @@ type Field struct {
 	Autocomplete string
 	Required     bool
 	MaxLength    int
+	List         string // id of a <datalist> of suggestions
 }
 
 // ErrorID is the id of the field's message, for aria-describedby.
@@ -23,6 +24,9 @@ func (f Field) inputAttrs() map[string]any {
 	}
 	if f.Required {
 		attrs["required"] = true
+	}
+	if f.List != "" {
+		attrs["list"] = f.List
 	}
 	if f.MaxLength > 0 {
 		attrs["maxlength"] = f.MaxLength
