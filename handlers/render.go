@@ -68,6 +68,7 @@ func (h *Handler) navFor(c echo.Context) []views.NavLink {
 	if principal(c) != nil {
 		links = []views.NavLink{
 			{Label: "Home", Href: "/"},
+			{Label: "Team", Href: "/settings/members"},
 			{Label: "Settings", Href: "/settings"},
 			{Label: "Profile", Href: "/auth/me"},
 		}

@@ -48,6 +48,13 @@ func (h *Handler) Routes(e *echo.Echo) {
 	admin := h.with(h.requireRole(models.RoleAdmin))
 	e.Match(getOrHead, "/settings", h.settingsPage, signedIn...)
 	e.POST("/settings", h.saveSettings, admin...)
+	e.Match(getOrHead, "/settings/members", h.membersPage, signedIn...)
+	e.POST("/settings/members/invite", h.inviteMember, admin...)
+	e.POST("/settings/members/:id/role", h.changeMemberRole, admin...)
+	e.POST("/settings/members/:id/deactivate", h.setMemberActive(false), admin...)
+	e.POST("/settings/members/:id/activate", h.setMemberActive(true), admin...)
+	e.Match(getOrHead, "/auth/invite", h.invitePage, page...)
+	e.POST("/auth/invite", h.acceptInvite, page...)
 
 	// JSON API
 	e.GET("/api/tenants/current", h.currentTenant, signedIn...)

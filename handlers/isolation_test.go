@@ -1,0 +1,72 @@
+package handlers_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"adpilot/testutil"
+)
+
+// idRoute is a route that takes the ID of a tenant-owned object. Every such
+// route belongs in isolationRoutes: later features add theirs.
+type idRoute struct {
+	method, path string // path holds {id}
+	form         url.Values
+	object       string // which fixture object the {id} names
+}
+
+var isolationRoutes = []idRoute{
+	{http.MethodPost, "/settings/members/{id}/role", url.Values{"role": {"viewer"}}, "member"},
+	{http.MethodPost, "/settings/members/{id}/deactivate", nil, "member"},
+	{http.MethodPost, "/settings/members/{id}/activate", nil, "member"},
+}
+
+// isolationFixture is two tenants: A with an admin, a viewer and a member
+// whose objects the routes name; B with an admin who must see none of A.
+type isolationFixture struct {
+	app     *testutil.TestApp
+	objects map[string]string // object kind -> ID in tenant A
+}
+
+func newIsolationFixture(t *testing.T) *isolationFixture {
+	app := testutil.NewApp(t)
+	registerAPI(t, app, "admin-a@example.com", "Tenant A")
+	registerAPI(t, app, "admin-b@example.com", "Tenant B")
+	addMember(t, app, "tenant-a", "viewer-a@example.com", "viewer")
+	member := addMember(t, app, "tenant-a", "member-a@example.com", "user")
+	return &isolationFixture{app: app, objects: map[string]string{"member": member}}
+}
+
+// signInAs starts a fresh browser session for email.
+func (f *isolationFixture) signInAs(t *testing.T, email string) {
+	t.Helper()
+	f.app.Client.Jar = newJar(t)
+	f.app.PostForm("/auth/login", url.Values{"login": {email}, "password": {strongPassword}},
+		"Sec-Fetch-Site", "same-origin").ExpectStatus(http.StatusSeeOther)
+}
+
+func TestTenantIsolation(t *testing.T) {
+	f := newIsolationFixture(t)
+	for _, r := range isolationRoutes {
+		path := strings.ReplaceAll(r.path, "{id}", f.objects[r.object])
+		t.Run(r.method+" "+r.path, func(t *testing.T) {
+			f.signInAs(t, "admin-b@example.com")
+			f.app.Do(r.method, path, strings.NewReader(r.form.Encode()), "Content-Type", "application/x-www-form-urlencoded",
+				"Sec-Fetch-Site", "same-origin").ExpectStatus(http.StatusNotFound)
+
+			f.signInAs(t, "viewer-a@example.com")
+			f.app.Do(r.method, path, strings.NewReader(r.form.Encode()), "Content-Type", "application/x-www-form-urlencoded",
+				"Sec-Fetch-Site", "same-origin").ExpectStatus(http.StatusForbidden)
+		})
+	}
+	// Nothing above changed tenant A's member.
+	f.signInAs(t, "admin-a@example.com")
+	_, members := jsonCall(t, f.app, http.MethodGet, "/api/tenants/current/members", "", "")
+	for _, m := range members["members"].([]any) {
+		if mm := m.(map[string]any); mm["email"] == "member-a@example.com" && (mm["role"] != "user" || mm["is_active"] != true) {
+			t.Fatalf("another tenant changed the member: %v", mm)
+		}
+	}
+}
