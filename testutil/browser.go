@@ -95,10 +95,10 @@ func (b *Browser) Problems() []string {
 	return append([]string(nil), b.problems...)
 }
 
-// Eval evaluates a JavaScript expression in the page.
+// Eval evaluates a JavaScript expression in the page; a promise is awaited.
 func Eval[T any](b *Browser, expression string) T {
 	b.t.Helper()
-	v, err := chromedp.Run(b.Ctx, chromedp.Evaluate[T](expression))
+	v, err := chromedp.Run(b.Ctx, chromedp.Evaluate[T](expression, chromedp.EvalAwaitPromise))
 	if err != nil {
 		b.t.Fatalf("evaluating %q: %v", expression, err)
 	}
