@@ -43,7 +43,7 @@ func TestBrowserInviteViewer(t *testing.T) {
 	if n := testutil.Eval[int](viewer, `document.querySelectorAll('main form, main select, main button').length`); n != 0 {
 		t.Errorf("a viewer sees %d edit controls on the team page", n)
 	}
-	viewer.Run(chromedp.Navigate(app.URL + "/settings"), chromedp.WaitVisible(chromedp.CSS("#settings-title")))
+	viewer.Run(chromedp.Navigate(app.URL+"/settings"), chromedp.WaitVisible(chromedp.CSS("#settings-title")))
 	if n := testutil.Eval[int](viewer, `document.querySelectorAll('main form').length`); n != 0 {
 		t.Errorf("a viewer sees %d forms on the settings page", n)
 	}
