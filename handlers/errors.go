@@ -22,9 +22,18 @@ var friendlyMessages = map[int]string{
 	http.StatusServiceUnavailable:    "The service is temporarily unavailable. Please try again shortly.",
 }
 
+// errorHandledKey marks a request whose error has been answered.
+const errorHandledKey = "adpilot.error_handled"
+
 // HandleError is Echo's HTTPErrorHandler: it maps any error to a status and
 // answers with JSON, an htmx notice fragment, or a full HTML page.
 func (h *Handler) HandleError(err error, c echo.Context) {
+	// The request logger already ran this handler for the same error; Echo
+	// then calls it again with the response written.
+	if c.Get(errorHandledKey) != nil {
+		return
+	}
+	c.Set(errorHandledKey, true)
 	status, message := h.classify(err)
 	info := views.ErrorInfo{Status: status, Title: http.StatusText(status), Message: message, RequestID: requestID(c)}
 	if status >= 500 || c.Response().Committed {

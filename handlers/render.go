@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"adpilot/models"
 	"adpilot/views"
 )
 
@@ -65,13 +66,16 @@ func (h *Handler) navFor(c echo.Context) []views.NavLink {
 		{Label: "Log in", Href: "/auth/login"},
 		{Label: "Sign up", Href: "/auth/register"},
 	}
-	if principal(c) != nil {
+	if p := principal(c); p != nil {
 		links = []views.NavLink{
 			{Label: "Home", Href: "/"},
 			{Label: "Team", Href: "/settings/members"},
 			{Label: "Settings", Href: "/settings"},
-			{Label: "Profile", Href: "/auth/me"},
 		}
+		if p.Can(models.RoleAdmin) {
+			links = append(links, views.NavLink{Label: "Audit", Href: "/settings/audit"})
+		}
+		links = append(links, views.NavLink{Label: "Profile", Href: "/auth/me"})
 	}
 	path := c.Request().URL.Path
 	for i := range links {

@@ -48,6 +48,7 @@ func (h *Handler) Routes(e *echo.Echo) {
 	admin := h.with(h.requireRole(models.RoleAdmin))
 	e.Match(getOrHead, "/settings", h.settingsPage, signedIn...)
 	e.POST("/settings", h.saveSettings, admin...)
+	e.Match(getOrHead, "/settings/audit", h.auditPage, admin...)
 	e.Match(getOrHead, "/settings/members", h.membersPage, signedIn...)
 	e.POST("/settings/members/invite", h.inviteMember, admin...)
 	e.POST("/settings/members/:id/role", h.changeMemberRole, admin...)

@@ -30,8 +30,8 @@ type AuditRecord struct {
 	TargetType string          `db:"target_type"`
 	TargetID   string          `db:"target_id"`
 	IP         string          `db:"ip"`
-	Before     json.RawMessage `db:"before"`
-	After      json.RawMessage `db:"after"`
+	Before     string          `db:"before"` // JSON, "" when none
+	After      string          `db:"after"`
 	CreatedAt  time.Time       `db:"created_at"`
 }
 
@@ -62,4 +62,50 @@ func jsonOrNull(v any) ([]byte, error) {
 		return nil, nil
 	}
 	return json.Marshal(v)
+}
+
+// AuditFilter selects a tenant's audit entries.
+type AuditFilter struct {
+	Action string    // exact action, "" = all
+	Actor  string    // substring of the actor label, case-insensitive
+	From   time.Time // zero = no lower bound
+	To     time.Time // zero = no upper bound (exclusive)
+	Limit  int
+	Offset int
+}
+
+// ListAudit returns a page of the tenant's audit log, newest first, and the
+// number of matching entries.
+func (s *Store) ListAudit(ctx context.Context, tenantID string, f AuditFilter) ([]AuditRecord, int, error) {
+	if !validUUID(tenantID) {
+		return nil, 0, ErrNotFound
+	}
+	const where = ` WHERE tenant_id = $1 AND ($2 = '' OR action = $2)
+		AND ($3 = '' OR actor_label ILIKE $3 ESCAPE '\')
+		AND ($4::timestamptz IS NULL OR created_at >= $4) AND ($5::timestamptz IS NULL OR created_at < $5)`
+	limit := f.Limit
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	actor := ""
+	if f.Actor != "" {
+		actor = "%" + likeEscaper.Replace(f.Actor) + "%"
+	}
+	from, to := nullTime(f.From), nullTime(f.To)
+	var total int
+	if err := s.db.GetContext(ctx, &total, `SELECT count(*) FROM audit_log`+where, tenantID, f.Action, actor, from, to); err != nil {
+		return nil, 0, err
+	}
+	out := []AuditRecord{}
+	err := s.db.SelectContext(ctx, &out, `SELECT id, tenant_id, actor_id, actor_label, action, target_type, target_id, ip,
+		COALESCE(before::text, '') AS before, COALESCE(after::text, '') AS after, created_at FROM audit_log`+where+` ORDER BY created_at DESC, id DESC LIMIT $6 OFFSET $7`,
+		tenantID, f.Action, actor, from, to, limit, max(f.Offset, 0))
+	return out, total, err
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
 }

@@ -84,7 +84,7 @@ func TestGetOutboxEmailNotFound(t *testing.T) {
 		"",
 		"nope",
 		"'; DROP TABLE email_outbox; --",
-		"00000000-0000-0000-0000-000000000000",               // well-formed, absent
+		"00000000-0000-0000-0000-000000000000", // well-formed, absent
 		"urn:uuid:6ba7b810-9dad-11d1-80b4-00c04fd430c8",      // uuid.Parse takes it, PostgreSQL does not
 		"{6ba7b810-9dad-11d1-80b4-00c04fd430c8}",             // likewise
 		"6ba7b8109dad11d180b400c04fd430c8",                   // likewise

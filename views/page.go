@@ -2,7 +2,11 @@
 // view-model structs built by handlers and never touch services or the database.
 package views
 
-import "github.com/a-h/templ"
+import (
+	"strconv"
+
+	"github.com/a-h/templ"
+)
 
 // Page is what the layout needs around every page's content.
 type Page struct {
@@ -52,4 +56,11 @@ func currentPage(link NavLink) templ.Attributes {
 		return templ.Attributes{"aria-current": "page"}
 	}
 	return nil
+}
+
+func pluralEntries(n int) string {
+	if n == 1 {
+		return "1 entry"
+	}
+	return strconv.Itoa(n) + " entries"
 }
