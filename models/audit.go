@@ -22,17 +22,17 @@ type AuditEntry struct {
 
 // AuditRecord is a stored audit entry.
 type AuditRecord struct {
-	ID         string          `db:"id"`
-	TenantID   *string         `db:"tenant_id"`
-	ActorID    *string         `db:"actor_id"`
-	ActorLabel string          `db:"actor_label"`
-	Action     string          `db:"action"`
-	TargetType string          `db:"target_type"`
-	TargetID   string          `db:"target_id"`
-	IP         string          `db:"ip"`
-	Before     string          `db:"before"` // JSON, "" when none
-	After      string          `db:"after"`
-	CreatedAt  time.Time       `db:"created_at"`
+	ID         string    `db:"id"`
+	TenantID   *string   `db:"tenant_id"`
+	ActorID    *string   `db:"actor_id"`
+	ActorLabel string    `db:"actor_label"`
+	Action     string    `db:"action"`
+	TargetType string    `db:"target_type"`
+	TargetID   string    `db:"target_id"`
+	IP         string    `db:"ip"`
+	Before     string    `db:"before"` // JSON, "" when none
+	After      string    `db:"after"`
+	CreatedAt  time.Time `db:"created_at"`
 }
 
 // RecordAudit writes an audit entry on its own.
