@@ -216,3 +216,11 @@ func QueryRow(t testing.TB, a *TestApp, ctx context.Context, query string, args 
 	}
 	return a.db.QueryRowContext(ctx, query, args...)
 }
+
+// With returns the same app reporting failures to t: inside a fuzz target
+// or a subtest, requests must fail that test, not the parent.
+func (a *TestApp) With(t testing.TB) *TestApp {
+	c := *a
+	c.t = t
+	return &c
+}
