@@ -75,6 +75,9 @@ func (h *Handler) navFor(c echo.Context) []views.NavLink {
 		if p.Can(models.RoleAdmin) {
 			links = append(links, views.NavLink{Label: "Audit", Href: "/settings/audit"})
 		}
+		if p.User.IsPlatformAdmin {
+			links = append(links, views.NavLink{Label: "Outbox", Href: "/admin/outbox"})
+		}
 		links = append(links, views.NavLink{Label: "Profile", Href: "/auth/me"})
 	}
 	path := c.Request().URL.Path

@@ -57,11 +57,16 @@ func (h *Handler) Routes(e *echo.Echo) {
 	e.Match(getOrHead, "/auth/invite", h.invitePage, page...)
 	e.POST("/auth/invite", h.acceptInvite, page...)
 
+	// Platform operators
+	operator := h.with(h.requireRole(models.RoleViewer), h.requireOperator)
+	e.Match(getOrHead, "/admin/outbox", h.adminOutbox, operator...)
+	e.Match(getOrHead, "/admin/outbox/:id", h.adminOutboxMessage, operator...)
+
 	// JSON API
 	e.GET("/api/tenants/current", h.currentTenant, signedIn...)
 	e.PATCH("/api/tenants/current", h.patchCurrentTenant, admin...)
 	e.GET("/api/tenants/current/members", h.currentMembers, signedIn...)
-	e.GET("/api/tenants", h.allTenants, h.with(h.requireRole(models.RoleViewer), h.requireOperator)...)
+	e.GET("/api/tenants", h.allTenants, operator...)
 }
 
 // with returns the browser middleware followed by extra (a fresh slice, so

@@ -1,0 +1,71 @@
+package handlers
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"adpilot/models"
+	"adpilot/views"
+)
+
+const outboxPageSize = 50
+
+func outboxRow(e models.OutboxEmail) views.OutboxRow {
+	return views.OutboxRow{ID: e.ID, To: e.To, Subject: e.Subject, Status: e.Status, Attempts: e.Attempts,
+		Created: e.CreatedAt.UTC().Format("2006-01-02 15:04:05"), Error: e.LastError}
+}
+
+// adminOutbox lists emails across tenants for platform operators.
+func (h *Handler) adminOutbox(c echo.Context) error {
+	q := c.QueryParams()
+	f := models.OutboxFilter{Search: truncate(q.Get("q"), 100), Limit: outboxPageSize}
+	if s := q.Get("status"); slices.Contains([]string{"pending", "sent", "failed"}, s) {
+		f.Status = s
+	}
+	page, _ := strconv.Atoi(q.Get("page"))
+	page = max(page, 1)
+	f.Offset = (page - 1) * outboxPageSize
+	list, total, err := h.store.ListOutbox(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	view := views.Outbox{Status: f.Status, Search: f.Search, Total: total, MailConfigured: h.cfg.MailEnabled()}
+	for _, e := range list {
+		view.Rows = append(view.Rows, outboxRow(e))
+	}
+	pageURL := func(n int) string {
+		v := url.Values{}
+		if f.Status != "" {
+			v.Set("status", f.Status)
+		}
+		if f.Search != "" {
+			v.Set("q", f.Search)
+		}
+		v.Set("page", strconv.Itoa(n))
+		return "/admin/outbox?" + v.Encode()
+	}
+	if page > 1 {
+		view.Prev = pageURL(page - 1)
+	}
+	if page*outboxPageSize < total {
+		view.Next = pageURL(page + 1)
+	}
+	return h.renderPage(c, http.StatusOK, "Email outbox", views.OutboxPage(view))
+}
+
+// adminOutboxMessage shows one email in full.
+func (h *Handler) adminOutboxMessage(c echo.Context) error {
+	e, err := h.store.GetOutboxEmail(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	m := views.OutboxMessage{Row: outboxRow(e), Text: e.Text, HTML: e.HTML}
+	if e.SentAt != nil {
+		m.Sent = e.SentAt.UTC().Format("2006-01-02 15:04:05")
+	}
+	return h.renderPage(c, http.StatusOK, e.Subject, views.OutboxMessagePage(m))
+}
