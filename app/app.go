@@ -17,6 +17,7 @@ import (
 	"adpilot/config"
 	"adpilot/handlers"
 	"adpilot/jobs"
+	"adpilot/mailer"
 	"adpilot/models"
 )
 
@@ -43,6 +44,17 @@ func New(cfg *config.Config, store *models.Store, logger *slog.Logger, version s
 	h := handlers.New(cfg, store, logger, version)
 	h.Register(e)
 
+	if cfg.MailEnabled() {
+		sender, err := mailer.NewSMTP(cfg.SMTPURL.Reveal(), cfg.MailFrom)
+		if err != nil {
+			return nil, err
+		}
+		// Options given by the caller (tests) come later and win.
+		opts = append([]jobs.Option{jobs.WithMailer(sender)}, opts...)
+		logger.Info("email goes out over SMTP", "server", sender.String(), "from", cfg.MailFrom)
+	} else {
+		logger.Info("no SMTP_URL: emails stay in the outbox (/admin/outbox)")
+	}
 	sched, err := jobs.New(cfg, store, logger, opts...)
 	if err != nil {
 		return nil, err

@@ -1,7 +1,9 @@
 // Package jobs runs adpilot's background work in-process with gocron:
 // periodic maintenance now, and the automation dispatcher, token refresh and
 // webhook processing as they arrive. Several replicas may run side by side;
-// work that must happen once per instance runs only on the elected leader.
+// work that must happen once per instance runs only on the elected leader,
+// while work that coordinates through the database (the email outbox) runs
+// on every replica.
 package jobs
 
 import (
@@ -15,6 +17,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"adpilot/config"
+	"adpilot/mailer"
 	"adpilot/models"
 )
 
@@ -28,8 +31,11 @@ type Scheduler struct {
 	logger *slog.Logger
 	clock  clockwork.Clock
 
-	lock   *models.LeaderLock
-	leader gocron.Scheduler // jobs that run on the elected replica only
+	mailer mailer.Sender // nil: no SMTP, emails wait in the outbox
+
+	lock    *models.LeaderLock
+	leader  gocron.Scheduler // jobs that run on the elected replica only
+	replica gocron.Scheduler // jobs safe to run on every replica at once
 }
 
 // Option adjusts a Scheduler, mostly for tests.
@@ -37,6 +43,10 @@ type Option func(*Scheduler)
 
 // WithClock replaces the real clock, so tests can move time by hand.
 func WithClock(clock clockwork.Clock) Option { return func(s *Scheduler) { s.clock = clock } }
+
+// WithMailer sends the email outbox through m. Without it emails stay
+// pending in the outbox (the operator reads them at /admin/outbox).
+func WithMailer(m mailer.Sender) Option { return func(s *Scheduler) { s.mailer = m } }
 
 // New builds the scheduler and registers every job; Start runs them.
 func New(cfg *config.Config, store *models.Store, logger *slog.Logger, opts ...Option) (*Scheduler, error) {
@@ -65,17 +75,48 @@ func New(cfg *config.Config, store *models.Store, logger *slog.Logger, opts ...O
 	); err != nil {
 		return nil, fmt.Errorf("registering cleanup job: %w", err)
 	}
+
+	s.replica, err = gocron.NewScheduler(
+		gocron.WithLocation(time.UTC),
+		gocron.WithClock(s.clock),
+		gocron.WithLogger(quietLogger{s.logger}),
+		gocron.WithStopTimeout(cfg.ShutdownTimeout.Duration()),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("creating replica scheduler: %w", err)
+	}
+	if s.mailer != nil {
+		if _, err := s.replica.NewJob(
+			gocron.DurationJob(outboxInterval),
+			gocron.NewTask(s.sendOutbox),
+			gocron.WithName("outbox"),
+			gocron.WithSingletonMode(gocron.LimitModeReschedule),
+		); err != nil {
+			return nil, fmt.Errorf("registering outbox job: %w", err)
+		}
+	}
 	return s, nil
 }
 
 // Start begins running jobs; it does not block.
-func (s *Scheduler) Start() { s.leader.Start() }
+func (s *Scheduler) Start() {
+	s.leader.Start()
+	s.replica.Start()
+}
 
-// Shutdown waits for running jobs (up to ctx's deadline) and gives up
-// leadership so another replica takes over at once.
+// Shutdown stops both schedulers together, waits for their running jobs (up
+// to ctx's deadline) and gives up leadership so another replica takes over
+// at once.
 func (s *Scheduler) Shutdown(ctx context.Context) error {
-	err := s.leader.ShutdownWithContext(ctx)
-	return errors.Join(err, s.lock.Release(ctx))
+	var leaderErr, replicaErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		replicaErr = s.replica.ShutdownWithContext(ctx)
+	}()
+	leaderErr = s.leader.ShutdownWithContext(ctx)
+	<-done
+	return errors.Join(leaderErr, replicaErr, s.lock.Release(ctx))
 }
 
 // errNotLeader tells gocron to skip a leader-only run on this replica.

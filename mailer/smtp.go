@@ -114,12 +114,12 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	if err != nil {
 		return newError(err, s.password, m.To)
 	}
-	client, err := s.client()
+	ctx, cancel := context.WithTimeout(ctx, Timeout)
+	defer cancel()
+	client, err := s.client(ctx)
 	if err != nil {
 		return newError(err, s.password, m.To)
 	}
-	ctx, cancel := context.WithTimeout(ctx, Timeout)
-	defer cancel()
 	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
 		return newError(err, s.password, m.To)
 	}
@@ -144,12 +144,14 @@ func (s *SMTP) build(m Message) (*gomail.Msg, error) {
 }
 
 // client builds a go-mail client per delivery: go-mail's Client keeps
-// per-connection state, and mail volume is low.
-func (s *SMTP) client() (*gomail.Client, error) {
+// per-connection state, and mail volume is low. Its connection closes when
+// ctx ends (go-mail itself only bounds the dial by the context).
+func (s *SMTP) client(ctx context.Context) (*gomail.Client, error) {
 	opts := []gomail.Option{
 		gomail.WithPort(s.port),
 		gomail.WithTimeout(Timeout),
 		gomail.WithTLSConfig(s.tlsConfig.Clone()),
+		gomail.WithDialContextFunc(s.dial(ctx)),
 	}
 	if s.implicit {
 		opts = append(opts, gomail.WithSSL())
@@ -162,4 +164,25 @@ func (s *SMTP) client() (*gomail.Client, error) {
 			gomail.WithUsername(s.user), gomail.WithPassword(s.password))
 	}
 	return gomail.NewClient(s.host, opts...)
+}
+
+// dial connects (with TLS from the start for smtps://) and ties the
+// connection to ctx. It returns the *tls.Conn itself, unwrapped: go-mail
+// checks for that type before it sends credentials.
+func (s *SMTP) dial(ctx context.Context) gomail.DialContextFunc {
+	return func(dialCtx context.Context, network, addr string) (net.Conn, error) {
+		d := &net.Dialer{}
+		var conn net.Conn
+		var err error
+		if s.implicit {
+			conn, err = (&tls.Dialer{NetDialer: d, Config: s.tlsConfig.Clone()}).DialContext(dialCtx, network, addr)
+		} else {
+			conn, err = d.DialContext(dialCtx, network, addr)
+		}
+		if err != nil {
+			return nil, err
+		}
+		context.AfterFunc(ctx, func() { _ = conn.Close() })
+		return conn, nil
+	}
 }

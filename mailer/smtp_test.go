@@ -147,6 +147,7 @@ func TestSendRejectedRecipient(t *testing.T) {
 			t.Fatalf("Send succeeded although the server answered %d", tt.code)
 		}
 		msg := err.Error()
+		t.Logf("error for %d: %s", tt.code, msg)
 		if !strings.Contains(msg, fmt.Sprint(tt.code)) {
 			t.Errorf("error %q does not mention status %d", msg, tt.code)
 		}
@@ -233,8 +234,8 @@ func TestSendHonoursContext(t *testing.T) {
 	if err := newSender(t, "smtp://"+ln.Addr().String()).Send(ctx, message("ada@example.com")); err == nil {
 		t.Fatal("Send to a silent server succeeded")
 	}
-	if d := time.Since(started); d > mailer.Timeout+time.Second {
-		t.Errorf("Send took %v to give up", d)
+	if d := time.Since(started); d > 3*time.Second {
+		t.Errorf("Send took %v to give up after its context ended", d)
 	}
 }
 

@@ -48,6 +48,7 @@ type SMTPServer struct {
 	messages []SMTPMessage
 	auths    []string // user names that tried AUTH, in order
 	failures []smtpFailure
+	delay    time.Duration // before answering DATA
 	arrived  chan struct{} // signalled on every delivered message
 }
 
@@ -140,6 +141,14 @@ func (s *SMTPServer) FailNext(n, code int, message string) {
 	for range n {
 		s.failures = append(s.failures, smtpFailure{code, message})
 	}
+}
+
+// SetDelay makes the server take d to accept each message, like a slow
+// relay, so tests can catch work that overlaps.
+func (s *SMTPServer) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
 }
 
 // Messages returns every message accepted so far.
@@ -238,6 +247,10 @@ func (ss *smtpSession) Data(r io.Reader) error {
 		return err
 	}
 	_, isTLS := ss.conn.TLSConnectionState()
+	ss.s.mu.Lock()
+	delay := ss.s.delay
+	ss.s.mu.Unlock()
+	time.Sleep(delay)
 	ss.s.mu.Lock()
 	ss.s.messages = append(ss.s.messages, SMTPMessage{
 		From: ss.from, To: append([]string(nil), ss.to...), Data: data, Username: ss.user, TLS: isTLS,
