@@ -80,7 +80,7 @@ func (a *App) Serve(ctx context.Context) error {
 		return fmt.Errorf("LISTEN_ADDR=%s: %w", a.cfg.ListenAddr, err)
 	}
 	a.echo.Listener = ln
-	a.scheduler.Start()
+	a.StartJobs()
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.echo.Start(a.cfg.ListenAddr) }()
@@ -119,6 +119,9 @@ func (a *App) shutdown() error {
 	}
 	return errors.Join(errs...)
 }
+
+// StartJobs runs the background jobs (Serve does it; tests may on their own).
+func (a *App) StartJobs() { a.scheduler.Start() }
 
 // Close stops the background jobs and gives up leadership. Serve calls it
 // on shutdown; an App that never served (in tests) is closed with it directly.

@@ -15,10 +15,12 @@ import (
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/jonboulle/clockwork"
 	"github.com/labstack/echo/v4"
 
 	"adpilot/app"
 	"adpilot/config"
+	"adpilot/jobs"
 	"adpilot/models"
 )
 
@@ -40,6 +42,8 @@ type TestApp struct {
 type AppOption func(*appOptions)
 
 type appOptions struct {
+	jobs   []jobs.Option
+	start  bool
 	vars   map[string]string
 	routes []func(e *echo.Echo, browser []echo.MiddlewareFunc)
 }
@@ -50,6 +54,14 @@ func WithEnv(kv ...string) AppOption {
 		for i := 0; i+1 < len(kv); i += 2 {
 			o.vars[kv[i]] = kv[i+1]
 		}
+	}
+}
+
+// WithJobs runs the background jobs on clock, which the test moves by hand.
+func WithJobs(clock clockwork.Clock) AppOption {
+	return func(o *appOptions) {
+		o.jobs = append(o.jobs, jobs.WithClock(clock))
+		o.start = true
 	}
 }
 
@@ -89,11 +101,14 @@ func NewApp(t testing.TB, opts ...AppOption) *TestApp {
 		t.Fatalf("test configuration: %v", err)
 	}
 	logger := app.NewLogger(cfg, logs)
-	a, err := app.New(cfg, store, logger, "test")
+	a, err := app.New(cfg, store, logger, "test", o.jobs...)
 	if err != nil {
 		t.Fatalf("building app: %v", err)
 	}
 	t.Cleanup(func() { _ = a.Close() })
+	if o.start {
+		a.StartJobs()
+	}
 	for _, mount := range o.routes {
 		mount(a.Echo(), a.Browser())
 	}
