@@ -117,7 +117,7 @@ func (h *Handler) checkCredentials(ctx context.Context, login, password, ip stri
 		return nil, err
 	}
 	if len(candidates) == 0 {
-		checkPassword(dummyHash(), password)
+		checkPassword(h.dummyHash(), password)
 	}
 	var matches []models.LoginCandidate
 	for _, cand := range candidates {

@@ -48,7 +48,7 @@ func (h *Handler) changePassword(c echo.Context) error {
 		}
 		return h.renderProfile(c, http.StatusUnprocessableEntity, views.AuthForm{Fields: passwordFields(errs)})
 	}
-	hash, err := hashPassword(in.NewPassword)
+	hash, err := h.hashPassword(in.NewPassword)
 	if err != nil {
 		return err
 	}

@@ -78,7 +78,7 @@ func (h *Handler) register(c echo.Context) error {
 	if err := h.limit(c, registerPerIP, c.RealIP()); err != nil {
 		return err
 	}
-	hash, err := hashPassword(in.Password)
+	hash, err := h.hashPassword(in.Password)
 	if err != nil {
 		return err
 	}

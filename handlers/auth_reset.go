@@ -138,7 +138,7 @@ func (h *Handler) resetPassword(c echo.Context) error {
 		return h.renderPage(c, http.StatusUnprocessableEntity, "Choose a new password",
 			views.ResetPage(views.AuthForm{CSRFToken: csrfToken(c), Fields: resetFields(errs)}, in.Token))
 	}
-	hash, err := hashPassword(in.NewPassword)
+	hash, err := h.hashPassword(in.NewPassword)
 	if err != nil {
 		return err
 	}

@@ -17,13 +17,16 @@ import (
 // Handler holds the dependencies of every HTTP handler. It keeps no
 // per-request state: everything request-scoped lives in echo.Context.
 type Handler struct {
-	cfg       *config.Config
-	store     *models.Store
-	logger    *slog.Logger
-	sessions  sessions.Store
-	jwtKey    []byte
-	version   string
-	startedAt time.Time
+	cfg      *config.Config
+	store    *models.Store
+	logger   *slog.Logger
+	sessions sessions.Store
+	jwtKey   []byte
+
+	passwordCost int           // bcrypt work factor (see passwordCost)
+	dummyHash    func() string // for timing-equal refusals
+	version      string
+	startedAt    time.Time
 
 	browser []echo.MiddlewareFunc // session and CSRF, for routes browsers use
 
@@ -33,13 +36,16 @@ type Handler struct {
 // New builds the Handler.
 func New(cfg *config.Config, store *models.Store, logger *slog.Logger, version string) *Handler {
 	return &Handler{
-		cfg:       cfg,
-		store:     store,
-		logger:    logger,
-		sessions:  newSessionStore(cfg),
-		jwtKey:    cfg.DeriveKey(config.KeyJWT, 32),
-		version:   version,
-		startedAt: time.Now(),
+		cfg:      cfg,
+		store:    store,
+		logger:   logger,
+		sessions: newSessionStore(cfg),
+		jwtKey:   cfg.DeriveKey(config.KeyJWT, 32),
+
+		passwordCost: passwordCost(cfg.Env),
+		dummyHash:    newDummyHash(passwordCost(cfg.Env)),
+		version:      version,
+		startedAt:    time.Now(),
 	}
 }
 

@@ -66,7 +66,7 @@ func (h *Handler) acceptInvite(c echo.Context) error {
 		form := views.AuthForm{CSRFToken: csrfToken(c), Fields: inviteAcceptFields(username, errs)}
 		return h.renderPage(c, http.StatusUnprocessableEntity, "Join "+t.Name, views.InvitePage(form, token, u.Email.String, t.Name))
 	}
-	hash, err := hashPassword(password)
+	hash, err := h.hashPassword(password)
 	if err != nil {
 		return err
 	}

@@ -6,10 +6,22 @@ import (
 	"sync"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"adpilot/config"
 )
 
 // bcryptCost is the work factor of stored password hashes.
 const bcryptCost = 12
+
+// passwordCost is the work factor used under env: bcryptCost, except with
+// ENV=test, where the race detector makes each cost-12 hash take seconds and
+// the tests only need hashes that verify.
+func passwordCost(env string) int {
+	if env == config.EnvTest {
+		return bcrypt.MinCost
+	}
+	return bcryptCost
+}
 
 // Password length bounds: bcrypt reads at most 72 bytes, so longer
 // passwords would silently lose their tail.
@@ -48,8 +60,8 @@ func passwordProblem(password, email string) string {
 	return ""
 }
 
-func hashPassword(password string) (string, error) {
-	b, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
+func (h *Handler) hashPassword(password string) (string, error) {
+	b, err := bcrypt.GenerateFromPassword([]byte(password), h.passwordCost)
 	return string(b), err
 }
 
@@ -58,9 +70,12 @@ func checkPassword(hash, password string) bool {
 	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 }
 
-// dummyHash is compared against when a login matches nobody, so a missing
-// account takes as long to refuse as a wrong password.
-var dummyHash = sync.OnceValue(func() string {
-	b, _ := bcrypt.GenerateFromPassword([]byte("adpilot-timing-equaliser"), bcryptCost)
-	return string(b)
-})
+// newDummyHash makes the hash compared against when a login matches nobody,
+// so a missing account takes as long to refuse as a wrong password. It is
+// made on first use, keeping start-up fast.
+func newDummyHash(cost int) func() string {
+	return sync.OnceValue(func() string {
+		b, _ := bcrypt.GenerateFromPassword([]byte("adpilot-timing-equaliser"), cost)
+		return string(b)
+	})
+}
