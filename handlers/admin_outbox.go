@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -26,8 +25,7 @@ func (h *Handler) adminOutbox(c echo.Context) error {
 	if s := q.Get("status"); slices.Contains([]string{"pending", "sent", "failed"}, s) {
 		f.Status = s
 	}
-	page, _ := strconv.Atoi(q.Get("page"))
-	page = max(page, 1)
+	page := pageNumber(q)
 	f.Offset = (page - 1) * outboxPageSize
 	list, total, err := h.store.ListOutbox(c.Request().Context(), f)
 	if err != nil {
@@ -37,23 +35,7 @@ func (h *Handler) adminOutbox(c echo.Context) error {
 	for _, e := range list {
 		view.Rows = append(view.Rows, outboxRow(e))
 	}
-	pageURL := func(n int) string {
-		v := url.Values{}
-		if f.Status != "" {
-			v.Set("status", f.Status)
-		}
-		if f.Search != "" {
-			v.Set("q", f.Search)
-		}
-		v.Set("page", strconv.Itoa(n))
-		return "/admin/outbox?" + v.Encode()
-	}
-	if page > 1 {
-		view.Prev = pageURL(page - 1)
-	}
-	if page*outboxPageSize < total {
-		view.Next = pageURL(page + 1)
-	}
+	view.Prev, view.Next = pager("/admin/outbox", url.Values{"status": {f.Status}, "q": {f.Search}}, page, outboxPageSize, total)
 	return h.renderPage(c, http.StatusOK, "Email outbox", views.OutboxPage(view))
 }
 

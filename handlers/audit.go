@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -38,8 +37,7 @@ func (h *Handler) auditPage(c echo.Context) error {
 	if toErr == nil {
 		f.To = to.AddDate(0, 0, 1) // the whole "to" day
 	}
-	page, _ := strconv.Atoi(q.Get("page"))
-	page = max(page, 1)
+	page := pageNumber(q)
 	f.Offset = (page - 1) * auditPageSize
 
 	records, total, err := h.store.ListAudit(c.Request().Context(), principal(c).Tenant.ID, f)
@@ -59,22 +57,8 @@ func (h *Handler) auditPage(c echo.Context) error {
 			Target: r.TargetType, IP: r.IP, Changes: describeChange(r),
 		})
 	}
-	pageURL := func(n int) string {
-		v := url.Values{}
-		for _, k := range []string{"action", "actor", "from", "to"} {
-			if q.Get(k) != "" {
-				v.Set(k, q.Get(k))
-			}
-		}
-		v.Set("page", strconv.Itoa(n))
-		return "/settings/audit?" + v.Encode()
-	}
-	if page > 1 {
-		view.Prev = pageURL(page - 1)
-	}
-	if page*auditPageSize < total {
-		view.Next = pageURL(page + 1)
-	}
+	view.Prev, view.Next = pager("/settings/audit", url.Values{"action": {q.Get("action")}, "actor": {q.Get("actor")},
+		"from": {q.Get("from")}, "to": {q.Get("to")}}, page, auditPageSize, total)
 	return h.renderPage(c, http.StatusOK, "Audit log", views.AuditPage(view))
 }
 
