@@ -85,12 +85,7 @@ var errNotSignedIn = errors.New("not signed in")
 // loadPrincipal loads the user and tenant and checks they may still act:
 // both active, and the auth epoch unchanged since the sign-in.
 func (h *Handler) loadPrincipal(c echo.Context, tenantID, userID string, epoch int) (*Principal, error) {
-	ctx := c.Request().Context()
-	u, err := h.store.GetUser(ctx, tenantID, userID)
-	if err != nil {
-		return nil, err
-	}
-	t, err := h.store.GetTenant(ctx, tenantID)
+	u, t, err := h.store.GetUserWithTenant(c.Request().Context(), tenantID, userID)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,8 @@ package handlers_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 
 	"adpilot/testutil"
@@ -24,6 +26,30 @@ func benchmarkGet(b *testing.B, path string) {
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
 		if rec.Code != http.StatusOK {
 			b.Fatalf("GET %s: status %d", path, rec.Code)
+		}
+	}
+}
+
+// BenchmarkSignedInPage measures a page for a signed-in member: the session
+// is decoded and the user and tenant loaded on every request.
+func BenchmarkSignedInPage(b *testing.B) {
+	app := testutil.NewApp(b, testutil.WithEnv("LOG_LEVEL", "warn"))
+	app.Do(http.MethodPost, "/auth/register", strings.NewReader(`{"email":"bench@example.com","password":"`+strongPassword+`","tenant_name":"Bench"}`),
+		"Content-Type", "application/json").ExpectStatus(http.StatusCreated)
+	login := app.PostForm("/auth/login", url.Values{"login": {"bench@example.com"}, "password": {strongPassword}}, "Sec-Fetch-Site", "same-origin").
+		ExpectStatus(http.StatusSeeOther)
+	cookies := login.Cookies()
+	h := app.App.Handler()
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodGet, "/auth/me", nil)
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d", rec.Code)
 		}
 	}
 }

@@ -48,3 +48,14 @@ func prefixColumns(columns, prefix string) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// aliasColumns qualifies columns with prefix and names each result column
+// alias+name, so sqlx can fill an embedded struct tagged db:"alias".
+func aliasColumns(columns, prefix, alias string) string {
+	parts := strings.Split(columns, ",")
+	for i, p := range parts {
+		p = strings.TrimSpace(p)
+		parts[i] = prefix + p + ` AS "` + alias + p + `"`
+	}
+	return strings.Join(parts, ", ")
+}

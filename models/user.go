@@ -123,3 +123,19 @@ func (s *Store) ListMembers(ctx context.Context, tenantID string) ([]User, error
 		ORDER BY CASE role WHEN 'admin' THEN 0 WHEN 'user' THEN 1 ELSE 2 END, lower(coalesce(email, username)), id`, tenantID)
 	return out, err
 }
+
+// GetUserWithTenant loads a user and its tenant in one query: this runs on
+// every signed-in request.
+func (s *Store) GetUserWithTenant(ctx context.Context, tenantID, userID string) (User, Tenant, error) {
+	if !validUUID(tenantID) || !validUUID(userID) {
+		return User{}, Tenant{}, ErrNotFound
+	}
+	var row struct {
+		User
+		Tenant `db:"t"`
+	}
+	q := `SELECT ` + prefixColumns(userColumns, "u.") + `, ` + aliasColumns(tenantColumns, "t.", "t.") + `
+		FROM app_user u JOIN tenant t ON t.id = u.tenant_id WHERE u.tenant_id = $1 AND u.id = $2`
+	err := s.db.GetContext(ctx, &row, q, tenantID, userID)
+	return row.User, row.Tenant, normalize(err)
+}
