@@ -21,7 +21,7 @@ func outboxRow(e models.OutboxEmail) views.OutboxRow {
 // adminOutbox lists emails across tenants for platform operators.
 func (h *Handler) adminOutbox(c echo.Context) error {
 	q := c.QueryParams()
-	f := models.OutboxFilter{Search: truncate(q.Get("q"), 100), Limit: outboxPageSize}
+	f := models.OutboxFilter{Search: filterText(q.Get("q"), 100), Limit: outboxPageSize}
 	if s := q.Get("status"); slices.Contains([]string{"pending", "sent", "failed"}, s) {
 		f.Status = s
 	}

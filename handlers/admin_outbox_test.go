@@ -39,6 +39,7 @@ func TestOperatorOutbox(t *testing.T) {
 	if msg.Doc().Find("main a[href*='/auth/verify']").Length() != 0 {
 		t.Error("the email's HTML was rendered into the operator's page, not shown as source")
 	}
+	app.Get("/admin/outbox?q=%00%ff&status=%00&page=x").ExpectStatus(http.StatusOK)
 	app.Get("/admin/outbox/not-an-id").ExpectStatus(http.StatusNotFound)
 	app.Get("/admin/outbox/00000000-0000-0000-0000-000000000000").ExpectStatus(http.StatusNotFound)
 }

@@ -28,7 +28,7 @@ func (h *Handler) auditPage(c echo.Context) error {
 	if a := q.Get("action"); slices.Contains(auditActions, a) {
 		f.Action = a
 	}
-	f.Actor = truncate(q.Get("actor"), 100)
+	f.Actor = filterText(q.Get("actor"), 100)
 	from, fromErr := time.Parse(time.DateOnly, q.Get("from"))
 	if fromErr == nil {
 		f.From = from

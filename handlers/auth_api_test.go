@@ -142,6 +142,8 @@ func TestAuthAPIRefusesBadInputWithoutA500(t *testing.T) {
 		{"empty body", "/auth/login", "application/json", ``, 400},
 		{"invalid fields", "/auth/register", "application/json", `{"email":"nope","password":"short","tenant_name":""}`, 422},
 		{"common password", "/auth/register", "application/json", `{"email":"x@example.com","password":"password123","tenant_name":"X"}`, 422},
+		{"NUL in login", "/auth/login", "application/json", `{"email":"a\u0000b","password":"whatever-it-is"}`, 422},
+		{"NUL in username", "/auth/login", "application/json", `{"username":"a\u0000b","password":"whatever-it-is"}`, 422},
 		{"bad credentials", "/auth/login", "application/json", `{"email":"nobody@example.com","password":"whatever-it-is"}`, 401},
 		{"huge body", "/auth/login", "application/json", `{"email":"` + strings.Repeat("a", 2<<20) + `"}`, 413},
 		{"bad bearer", "/auth/me", "", ``, 401},

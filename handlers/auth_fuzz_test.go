@@ -33,7 +33,7 @@ func FuzzAuthJSON(f *testing.F) {
 		`{"current_password":"` + strongPassword + `","new_password":"` + strings.Repeat("x", 73) + `"}`,
 		`{"token":"` + strings.Repeat("A", 200) + `","new_password":"long enough pass"}`,
 		`{"name":"` + strings.Repeat("n", 101) + `","timezone":"../../etc/passwd","currency":"€"}`,
-		"{\"email\":\"\xff\xfe\"}", `{"a":` + strings.Repeat("[", 10000) + `}`,
+		"{\"email\":\"\xff\xfe\"}", `{"email":"a\u0000b","password":"x"}`, `{"username":"\u0000"}`, `{"a":` + strings.Repeat("[", 10000) + `}`,
 	} {
 		for i := range paths {
 			f.Add(uint8(i), seed, i%2 == 0)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -56,12 +57,15 @@ func (h *Handler) login(c echo.Context) error {
 	}
 	next := safeNext(c.FormValue("next"))
 	errs := fieldErrors{}
-	if in.login() == "" {
-		field := "login"
-		if asJSON {
-			field = "email"
-		}
+	field := "login"
+	if asJSON {
+		field = "email"
+	}
+	switch {
+	case in.login() == "":
 		errs.add(field, "Enter your email or username.")
+	case !plainText(in.login()) || len(in.login()) > 254:
+		errs.add(field, "This is not an email or username.")
 	}
 	if in.Password == "" {
 		errs.add("password", "Enter your password.")
@@ -126,7 +130,12 @@ func (h *Handler) checkCredentials(ctx context.Context, login, password, ip stri
 		}
 	}
 	if len(matches) == 0 {
-		entry := models.AuditEntry{Action: "auth.login_failed", ActorLabel: truncate(login, 254), IP: ip}
+		// The typed login is recorded only when it names an account: people
+		// sometimes type their password into the login field.
+		entry := models.AuditEntry{Action: "auth.login_failed", ActorLabel: "(unknown login)", IP: ip}
+		if len(candidates) > 0 {
+			entry.ActorLabel = truncate(login, 254)
+		}
 		if len(candidates) == 1 {
 			entry.TenantID, entry.TargetType, entry.TargetID = candidates[0].Tenant.ID, "user", candidates[0].User.ID
 		}
@@ -168,9 +177,13 @@ func (h *Handler) completeLogin(c echo.Context, u models.User, next string) erro
 	return c.Redirect(http.StatusSeeOther, next)
 }
 
+// truncate cuts s to at most n bytes, on a character boundary.
 func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"adpilot/models"
@@ -17,6 +18,7 @@ const (
 	sessUserID   = "uid"
 	sessTenantID = "tid"
 	sessEpoch    = "epoch"
+	sessID       = "sid" // revoked at log-out, so a copied cookie dies too
 )
 
 // authenticate finds who makes the request: a bearer token (scripts) or the
@@ -65,10 +67,18 @@ func (h *Handler) principalFromSession(c echo.Context) *Principal {
 	uid, _ := sess.Values[sessUserID].(string)
 	tid, _ := sess.Values[sessTenantID].(string)
 	epoch, _ := sess.Values[sessEpoch].(int)
+	sid, _ := sess.Values[sessID].(string)
 	if uid == "" {
 		return nil
 	}
 	p, err := h.loadPrincipal(c, tid, uid, epoch)
+	if err == nil {
+		// The cookie store keeps nothing on the server: a logged-out
+		// session's ID is remembered until the cookie would have expired.
+		if revoked, rerr := h.store.IsTokenRevoked(c.Request().Context(), sid); rerr != nil || revoked {
+			err = errors.Join(errNotSignedIn, rerr)
+		}
+	}
 	if err != nil {
 		// Not a valid sign-in any more: forget it.
 		delete(sess.Values, sessUserID)
@@ -108,15 +118,22 @@ func (h *Handler) signIn(c echo.Context, u models.User) error {
 	sess.Values[sessUserID] = u.ID
 	sess.Values[sessTenantID] = u.TenantID
 	sess.Values[sessEpoch] = u.AuthEpoch
+	sess.Values[sessID] = uuid.NewString()
 	sess.Values["signed_in_at"] = time.Now().Unix()
 	return sess.Save(c.Request(), c.Response())
 }
 
-// signOut forgets the browser's sign-in.
+// signOut forgets the browser's sign-in and revokes its session ID, so a
+// copy of the cookie is refused too.
 func (h *Handler) signOut(c echo.Context) error {
 	sess, err := getSession(c)
 	if err != nil {
 		return err
+	}
+	if sid, _ := sess.Values[sessID].(string); sid != "" {
+		if err := h.store.RevokeToken(c.Request().Context(), sid, time.Now().Add(sessionMaxAge*time.Second)); err != nil {
+			return err
+		}
 	}
 	for k := range sess.Values {
 		delete(sess.Values, k)

@@ -33,6 +33,9 @@ func (h *Handler) changePassword(c echo.Context) error {
 	} else {
 		in = changePasswordInput{CurrentPassword: c.FormValue("current_password"), NewPassword: c.FormValue("new_password")}
 	}
+	if err := h.limit(c, loginPerAccount, "user:"+p.User.ID); err != nil {
+		return err // guessing the current password is a log-in attempt too
+	}
 	errs := fieldErrors{}
 	if !checkPassword(p.User.PasswordHash.String, in.CurrentPassword) {
 		errs.add("current_password", "This is not your current password.")
@@ -56,11 +59,14 @@ func (h *Handler) changePassword(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if asJSON || p.TokenID != "" {
+	if p.TokenID != "" {
 		return c.NoContent(http.StatusNoContent)
 	}
 	if err := h.signIn(c, u); err != nil { // carry the new epoch: this session survives
 		return err
+	}
+	if asJSON {
+		return c.NoContent(http.StatusNoContent)
 	}
 	_ = AddFlash(c, "success", "Password changed. Other sessions have been signed out.")
 	return c.Redirect(http.StatusSeeOther, "/auth/me")

@@ -78,6 +78,9 @@ func (h *Handler) register(c echo.Context) error {
 	if err := h.limit(c, registerPerIP, c.RealIP()); err != nil {
 		return err
 	}
+	if err := h.limit(c, registerPerEmail, in.Email); err != nil {
+		return err
+	}
 	hash, err := h.hashPassword(in.Password)
 	if err != nil {
 		return err

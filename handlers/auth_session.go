@@ -24,11 +24,14 @@ func (h *Handler) logout(c echo.Context) error {
 			return err
 		}
 	}
-	if p != nil && p.TokenID != "" || wantsJSON(c) {
-		return c.NoContent(http.StatusNoContent)
+	if p != nil && p.TokenID != "" {
+		return c.NoContent(http.StatusNoContent) // a token call: the browser session is not its to end
 	}
 	if err := h.signOut(c); err != nil {
 		return err
+	}
+	if wantsJSON(c) {
+		return c.NoContent(http.StatusNoContent)
 	}
 	_ = AddFlash(c, "info", "You are logged out.")
 	return c.Redirect(http.StatusSeeOther, "/")

@@ -51,7 +51,12 @@ func TestVerificationEmailReachesSMTP(t *testing.T) {
 	if _, me := jsonCall(t, app, http.MethodGet, "/auth/me", "", token); me["email_verified"] != true {
 		t.Fatalf("not verified after following the emailed link: %v", me)
 	}
-	if e := testutil.LatestEmail(t, app.Store, "inbox@example.com"); e.Status != "sent" {
+	e := testutil.LatestEmail(t, app.Store, "inbox@example.com")
+	if e.Status != "sent" {
 		t.Errorf("outbox status %q, want sent", e.Status)
+	}
+	linkToken := strings.SplitN(link, "token=", 2)[1]
+	if strings.Contains(e.Text, linkToken) || strings.Contains(e.HTML, linkToken) || !strings.Contains(e.Text, "token=[redacted]") {
+		t.Error("the sent email's one-time link is still stored in the outbox")
 	}
 }

@@ -35,6 +35,9 @@ func (h *Handler) resendVerification(c echo.Context) error {
 		_ = AddFlash(c, "info", "Your email address is already verified.")
 		return c.Redirect(http.StatusSeeOther, "/")
 	}
+	if err := h.limit(c, resendPerIP, c.RealIP()); err != nil {
+		return err
+	}
 	if err := h.limit(c, resendPerAccount, p.User.ID); err != nil {
 		return err
 	}

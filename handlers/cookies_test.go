@@ -51,6 +51,8 @@ func TestLoginFollowsOnlyLocalNext(t *testing.T) {
 		"https://evil.example": "/",
 		"//evil.example/x":     "/",
 		"/\\evil.example":      "/",
+		"/\t/evil.example":     "/",
+		"/%09/evil.example":    "/%09/evil.example", // stays on this site: a path with an encoded tab
 		"":                     "/",
 	} {
 		app.Client.Jar = newJar(t)

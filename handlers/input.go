@@ -86,10 +86,25 @@ func checkEmail(errs fieldErrors, field, value string) {
 
 // safeNext keeps a post-login redirect inside this site: a path, never
 // another host ("//evil.com", "/\evil.com", "https://...").
+// Browsers drop tabs and newlines anywhere in a URL, so any control
+// character or backslash is refused outright.
 func safeNext(next string) string {
 	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
-		strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n\\") {
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
 		return "/"
 	}
 	return next
+}
+
+// plainText reports text PostgreSQL can store and compare: valid UTF-8
+// without NUL bytes.
+func plainText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
+// filterText makes a free-text filter from a query string safe to search
+// with: invalid text is ignored rather than refused, as on any read-only page.
+func filterText(s string, max int) string {
+	if !plainText(s) {
+		return ""
+	}
+	return truncate(s, max)
 }

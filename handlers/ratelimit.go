@@ -24,6 +24,8 @@ var (
 	loginPerIP       = rateRule{"login-ip", 30, 15 * time.Minute}
 	loginPerAccount  = rateRule{"login-account", 10, 15 * time.Minute}
 	registerPerIP    = rateRule{"register-ip", 10, time.Hour}
+	registerPerEmail = rateRule{"register-email", 5, time.Hour}
+	resendPerIP      = rateRule{"resend-ip", 20, time.Hour}
 	forgotPerIP      = rateRule{"forgot-ip", 10, time.Hour}
 	forgotPerAccount = rateRule{"forgot-account", 5, time.Hour}
 	resendPerAccount = rateRule{"resend-account", 5, time.Hour}

@@ -54,8 +54,11 @@ func (s *Store) AcceptInvitation(ctx context.Context, tokenHash []byte, username
 		if u, err = consumeToken(ctx, tx, PurposeInvitation, tokenHash); err != nil {
 			return err
 		}
+		if !u.IsActive {
+			return ErrNotFound // deactivated after being invited
+		}
 		if err = tx.GetContext(ctx, &u, `UPDATE app_user SET password_hash = $3, username = COALESCE(NULLIF($4, ''), username),
-				email_verified = true, is_active = true
+				email_verified = true
 			WHERE tenant_id = $1 AND id = $2 RETURNING `+userColumns, u.TenantID, u.ID, passwordHash, username); err != nil {
 			return normalize(err)
 		}
@@ -91,8 +94,16 @@ func (s *Store) SetMemberActive(ctx context.Context, actor User, userID string, 
 				return nil, nil, err
 			}
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE app_user SET is_active = $3 WHERE tenant_id = $1 AND id = $2`, before.TenantID, before.ID, active)
-		return map[string]any{"is_active": before.IsActive}, map[string]any{"is_active": active}, err
+		if _, err := tx.ExecContext(ctx, `UPDATE app_user SET is_active = $3 WHERE tenant_id = $1 AND id = $2`, before.TenantID, before.ID, active); err != nil {
+			return nil, nil, err
+		}
+		if !active { // pending invitation, reset and verification links die with the access
+			if _, err := tx.ExecContext(ctx, `UPDATE user_token SET used_at = now()
+				WHERE tenant_id = $1 AND user_id = $2 AND used_at IS NULL`, before.TenantID, before.ID); err != nil {
+				return nil, nil, err
+			}
+		}
+		return map[string]any{"is_active": before.IsActive}, map[string]any{"is_active": active}, nil
 	})
 }
 

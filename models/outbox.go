@@ -100,9 +100,15 @@ func (s *Store) ClaimDueEmails(ctx context.Context, limit int, lease time.Durati
 }
 
 // MarkEmailSent records a successful delivery of a pending email.
+//
+// The one-time links of a sent email (verification, reset, invitation) are
+// redacted from the stored bodies: the tokens are kept only as hashes, and
+// neither a database reader nor an operator should find live ones here.
 func (s *Store) MarkEmailSent(ctx context.Context, id string) error {
 	const update = `UPDATE email_outbox
-		SET status = 'sent', sent_at = now(), attempts = attempts + 1
+		SET status = 'sent', sent_at = now(), attempts = attempts + 1,
+			text_body = regexp_replace(text_body, 'token=[A-Za-z0-9_-]+', 'token=[redacted]', 'g'),
+			html_body = regexp_replace(html_body, 'token=[A-Za-z0-9_-]+', 'token=[redacted]', 'g')
 		WHERE id = $1 AND status = 'pending'`
 	return s.updateOutbox(ctx, update, id)
 }
