@@ -190,3 +190,21 @@ func TestLoginIsRateLimitedPerAccount(t *testing.T) {
 	resp, _ = jsonCall(t, app, http.MethodPost, "/auth/login", `{"email":"target@example.com","password":"`+strongPassword+`"}`, "")
 	resp.ExpectStatus(http.StatusTooManyRequests)
 }
+
+func TestLoginLimitCoversEmailAndUsernameTogether(t *testing.T) {
+	app := testutil.NewApp(t)
+	resp, _ := jsonCall(t, app, http.MethodPost, "/auth/register",
+		`{"email":"both@example.com","username":"bothways","password":"`+strongPassword+`","tenant_name":"Both"}`, "")
+	resp.ExpectStatus(http.StatusCreated)
+	for i := range 10 {
+		body := `{"email":"both@example.com","password":"wrong guess no"}`
+		if i%2 == 1 {
+			body = `{"username":"BothWays","password":"wrong guess no"}`
+		}
+		if resp, _ := jsonCall(t, app, http.MethodPost, "/auth/login", body, ""); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d", i+1, resp.StatusCode)
+		}
+	}
+	resp, _ = jsonCall(t, app, http.MethodPost, "/auth/login", `{"username":"bothways","password":"wrong guess no"}`, "")
+	resp.ExpectStatus(http.StatusTooManyRequests)
+}

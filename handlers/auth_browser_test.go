@@ -59,7 +59,8 @@ func TestBrowserAccountLifecycle(t *testing.T) {
 		fill(`form[action="/auth/change-password"]`, map[string]string{
 			"current_password": "first secret pass", "new_password": "second secret pass",
 		}),
-		chromedp.WaitVisible(chromedp.CSS("#profile-title")),
+		// The form sits on the profile page itself: wait for the answer's flash.
+		chromedp.WaitVisible(chromedp.CSS("#notices .flash-success")),
 	)
 	if text := pageText(t, b); !strings.Contains(text, "Password changed") {
 		t.Fatalf("after the change the profile says:\n%s", text)

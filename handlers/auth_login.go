@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -83,7 +82,7 @@ func (h *Handler) login(c echo.Context) error {
 	if err := h.limit(c, loginPerAccount, strings.ToLower(in.login())); err != nil {
 		return err
 	}
-	matches, err := h.checkCredentials(c.Request().Context(), in.login(), in.Password, c.RealIP())
+	matches, err := h.checkCredentials(c, in.login(), in.Password)
 	if err != nil {
 		return err
 	}
@@ -114,11 +113,19 @@ func (h *Handler) login(c echo.Context) error {
 
 // checkCredentials returns the users the login and password open. Every
 // attempt costs one bcrypt comparison at least, so a missing account is not
-// faster to refuse than a wrong password. Failures are audited.
-func (h *Handler) checkCredentials(ctx context.Context, login, password, ip string) ([]models.LoginCandidate, error) {
+// faster to refuse than a wrong password. Failures are audited. Each
+// account the login names is rate-limited too, so its email and its
+// username do not add up to two allowances.
+func (h *Handler) checkCredentials(c echo.Context, login, password string) ([]models.LoginCandidate, error) {
+	ctx, ip := c.Request().Context(), c.RealIP()
 	candidates, err := h.store.FindLoginCandidates(ctx, login)
 	if err != nil {
 		return nil, err
+	}
+	for _, cand := range candidates {
+		if err := h.limit(c, loginPerAccount, "user:"+cand.User.ID); err != nil {
+			return nil, err
+		}
 	}
 	if len(candidates) == 0 {
 		checkPassword(h.dummyHash(), password)
