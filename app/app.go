@@ -114,6 +114,9 @@ func (a *App) shutdown() error {
 	if err := a.echo.Shutdown(httpCtx); err != nil {
 		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 	}
+	if err := a.handler.Wait(httpCtx); err != nil {
+		errs = append(errs, fmt.Errorf("waiting for request follow-ups: %w", err))
+	}
 	if err := a.Close(); err != nil {
 		errs = append(errs, err)
 	}
@@ -128,6 +131,7 @@ func (a *App) StartJobs() { a.scheduler.Start() }
 func (a *App) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout.Duration())
 	defer cancel()
+	_ = a.handler.Wait(ctx) // no-op after Serve's shutdown; tests close without it
 	if err := a.scheduler.Shutdown(ctx); err != nil {
 		return fmt.Errorf("scheduler shutdown: %w", err)
 	}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -55,13 +56,29 @@ func (h *Handler) forgotPassword(c echo.Context) error {
 	if err := h.limit(c, forgotPerAccount, in.Email); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	candidates, err := h.store.FindLoginCandidates(ctx, in.Email)
+	// The lookup and the email happen after the answer, so a known address
+	// takes no longer to answer than an unknown one.
+	email, ip := in.Email, c.RealIP()
+	h.background(func(ctx context.Context) {
+		if err := h.sendResetLinks(ctx, email, ip); err != nil {
+			h.logger.Error("password reset request", "err", err)
+		}
+	})
+	if asJSON {
+		return c.JSON(http.StatusAccepted, map[string]string{"status": forgotSent})
+	}
+	_ = AddFlash(c, "info", forgotSent)
+	return c.Redirect(http.StatusSeeOther, "/auth/login")
+}
+
+// sendResetLinks emails a reset link to every account using the address.
+func (h *Handler) sendResetLinks(ctx context.Context, email, ip string) error {
+	candidates, err := h.store.FindLoginCandidates(ctx, email)
 	if err != nil {
 		return err
 	}
 	for _, cand := range candidates {
-		if cand.User.Email.String != in.Email {
+		if cand.User.Email.String != email {
 			continue // matched a username, not the address
 		}
 		token, tokenHash := newOneTimeToken()
@@ -71,15 +88,11 @@ func (h *Handler) forgotPassword(c echo.Context) error {
 			return err
 		}
 		if err := h.store.RequestPasswordReset(ctx, cand.User, tokenHash,
-			models.Email{Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML}, c.RealIP()); err != nil {
+			models.Email{Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML}, ip); err != nil {
 			return err
 		}
 	}
-	if asJSON {
-		return c.JSON(http.StatusAccepted, map[string]string{"status": forgotSent})
-	}
-	_ = AddFlash(c, "info", forgotSent)
-	return c.Redirect(http.StatusSeeOther, "/auth/login")
+	return nil
 }
 
 func resetFields(errs fieldErrors) []views.Field {

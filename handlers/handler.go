@@ -4,6 +4,7 @@ package handlers
 
 import (
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,7 +31,8 @@ type Handler struct {
 
 	browser []echo.MiddlewareFunc // session and CSRF, for routes browsers use
 
-	draining atomic.Bool // set at shutdown so load balancers stop sending traffic
+	draining atomic.Bool    // set at shutdown so load balancers stop sending traffic
+	inFlight sync.WaitGroup // work handlers left running after their answer
 }
 
 // New builds the Handler.

@@ -4,22 +4,30 @@ import (
 	"context"
 	"regexp"
 	"testing"
+	"time"
 
 	"adpilot/models"
 )
 
-// LatestEmail returns the newest outbox email to address, failing the test
-// when there is none.
+// LatestEmail returns the newest outbox email to address, waiting up to 5 s
+// for one (some emails are queued after the response), failing the test
+// when none comes.
 func LatestEmail(t testing.TB, store *models.Store, to string) models.OutboxEmail {
 	t.Helper()
-	list, _, err := store.ListOutbox(context.Background(), models.OutboxFilter{Search: to, Limit: 1})
-	if err != nil {
-		t.Fatalf("reading the outbox: %v", err)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		list, _, err := store.ListOutbox(context.Background(), models.OutboxFilter{Search: to, Limit: 1})
+		if err != nil {
+			t.Fatalf("reading the outbox: %v", err)
+		}
+		if len(list) > 0 {
+			return list[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no email to %s in the outbox", to)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	if len(list) == 0 {
-		t.Fatalf("no email to %s in the outbox", to)
-	}
-	return list[0]
 }
 
 var linkPattern = regexp.MustCompile(`https?://[^\s"'<>]+`)
