@@ -40,6 +40,8 @@ func (h *Handler) Routes(e *echo.Echo) {
 	e.Match(getOrHead, "/auth/reset", h.resetPage, page...)
 	e.POST("/auth/reset", h.resetPassword, page...)
 	e.GET("/auth/verify", h.verifyEmail, page...)
+	e.Match(getOrHead, "/auth/invite", h.invitePage, page...)
+	e.POST("/auth/invite", h.acceptInvite, page...)
 	e.POST("/auth/verify/resend", h.resendVerification, signedIn...)
 	e.Match(getOrHead, "/auth/me", h.me, signedIn...)
 	e.POST("/auth/change-password", h.changePassword, signedIn...)
@@ -54,8 +56,6 @@ func (h *Handler) Routes(e *echo.Echo) {
 	e.POST("/settings/members/:id/role", h.changeMemberRole, admin...)
 	e.POST("/settings/members/:id/deactivate", h.setMemberActive(false), admin...)
 	e.POST("/settings/members/:id/activate", h.setMemberActive(true), admin...)
-	e.Match(getOrHead, "/auth/invite", h.invitePage, page...)
-	e.POST("/auth/invite", h.acceptInvite, page...)
 
 	// Platform operators
 	operator := h.with(h.requireRole(models.RoleViewer), h.requireOperator)
