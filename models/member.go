@@ -25,15 +25,7 @@ func (s *Store) InviteMember(ctx context.Context, actor User, email, role string
 		if err != nil {
 			return normalize(err) // no row: the conflict's WHERE refused a joined member
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE user_token SET used_at = now()
-			WHERE tenant_id = $1 AND user_id = $2 AND purpose = $3 AND used_at IS NULL`, u.TenantID, u.ID, PurposeInvitation); err != nil {
-			return err
-		}
-		if err := createToken(ctx, tx, u, PurposeInvitation, tokenHash, InvitationTTL); err != nil {
-			return err
-		}
-		mail.TenantID, mail.To = u.TenantID, email
-		if err := enqueueEmail(ctx, tx, mail); err != nil {
+		if err := replaceToken(ctx, tx, u, PurposeInvitation, tokenHash, InvitationTTL, mail); err != nil {
 			return err
 		}
 		return recordAudit(ctx, tx, AuditEntry{TenantID: actor.TenantID, ActorID: actor.ID, ActorLabel: actor.DisplayName(),

@@ -23,14 +23,6 @@ func (s *Store) ChangePassword(ctx context.Context, u User, newHash, ip string) 
 // new one and queues its email.
 func (s *Store) ResendVerification(ctx context.Context, u User, tokenHash []byte, mail Email) error {
 	return s.withTx(ctx, func(tx *sqlxTx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE user_token SET used_at = now()
-			WHERE tenant_id = $1 AND user_id = $2 AND purpose = $3 AND used_at IS NULL`, u.TenantID, u.ID, PurposeVerifyEmail); err != nil {
-			return err
-		}
-		if err := createToken(ctx, tx, u, PurposeVerifyEmail, tokenHash, VerifyEmailTTL); err != nil {
-			return err
-		}
-		mail.TenantID, mail.To = u.TenantID, u.Email.String
-		return enqueueEmail(ctx, tx, mail)
+		return replaceToken(ctx, tx, u, PurposeVerifyEmail, tokenHash, VerifyEmailTTL, mail)
 	})
 }

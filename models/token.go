@@ -19,6 +19,20 @@ func createToken(ctx context.Context, q querier, u User, purpose string, hash []
 	return err
 }
 
+// replaceToken voids u's pending links of purpose, stores the hash of the new
+// one and queues the email carrying it, inside the caller's transaction.
+func replaceToken(ctx context.Context, tx *sqlxTx, u User, purpose string, hash []byte, ttl time.Duration, mail Email) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE user_token SET used_at = now()
+		WHERE tenant_id = $1 AND user_id = $2 AND purpose = $3 AND used_at IS NULL`, u.TenantID, u.ID, purpose); err != nil {
+		return err
+	}
+	if err := createToken(ctx, tx, u, purpose, hash, ttl); err != nil {
+		return err
+	}
+	mail.TenantID, mail.To = u.TenantID, u.Email.String
+	return enqueueEmail(ctx, tx, mail)
+}
+
 // consumeToken marks an unused, unexpired token as used and returns its user,
 // locked for the rest of the transaction. ErrNotFound covers unknown, used
 // and expired tokens alike, so a caller cannot tell them apart.
@@ -70,15 +84,7 @@ func (s *Store) PeekToken(ctx context.Context, purpose string, hash []byte) (Use
 // one and queues its email, in one transaction.
 func (s *Store) RequestPasswordReset(ctx context.Context, u User, tokenHash []byte, mail Email, ip string) error {
 	return s.withTx(ctx, func(tx *sqlxTx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE user_token SET used_at = now()
-			WHERE tenant_id = $1 AND user_id = $2 AND purpose = $3 AND used_at IS NULL`, u.TenantID, u.ID, PurposeResetPassword); err != nil {
-			return err
-		}
-		if err := createToken(ctx, tx, u, PurposeResetPassword, tokenHash, ResetPasswordTTL); err != nil {
-			return err
-		}
-		mail.TenantID, mail.To = u.TenantID, u.Email.String
-		if err := enqueueEmail(ctx, tx, mail); err != nil {
+		if err := replaceToken(ctx, tx, u, PurposeResetPassword, tokenHash, ResetPasswordTTL, mail); err != nil {
 			return err
 		}
 		return recordAudit(ctx, tx, AuditEntry{TenantID: u.TenantID, ActorLabel: u.Email.String,
