@@ -21,6 +21,7 @@ import (
 	"adpilot/app"
 	"adpilot/config"
 	"adpilot/models"
+	"adpilot/vault"
 )
 
 // version is set at build time: -ldflags "-X main.version=...".
@@ -32,6 +33,8 @@ Usage:
   adpilot [serve]                  run the web server, jobs and bot (default)
   adpilot migrate up|down|status   apply all, roll back the last, or list migrations
   adpilot keygen                   print a fresh random secret for MASTER_SECRET_KEY
+  adpilot keys rotate              re-encrypt stored tokens under MASTER_SECRET_KEY
+                                   (the old key in MASTER_SECRET_KEY_PREVIOUS)
   adpilot version                  print the version
   adpilot help                     show this help
 
@@ -74,6 +77,12 @@ func run(args []string, stdout, stderr io.Writer, mount func(*echo.Echo)) int {
 		}
 		fmt.Fprintln(stdout, config.GenerateSecret())
 		return 0
+	case "keys":
+		if len(rest) != 1 || rest[0] != "rotate" {
+			fmt.Fprintf(stderr, "adpilot keys: expected rotate\n\n%s", usage)
+			return exitUsage
+		}
+		return rotateKeys(stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version)
 		return 0
@@ -217,5 +226,36 @@ func migrateCmd(direction string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "%-40s %s\n", m.ID, state)
 		}
 	}
+	return 0
+}
+
+// rotateKeys re-encrypts every stored token under the current key. Run it
+// after moving the old MASTER_SECRET_KEY to MASTER_SECRET_KEY_PREVIOUS and
+// setting a new one; then MASTER_SECRET_KEY_PREVIOUS can be removed.
+func rotateKeys(stdout, stderr io.Writer) int {
+	cfg, logger, ok := setup(stderr)
+	if !ok {
+		return 1
+	}
+	ctx := context.Background()
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		logger.Error("keys rotate", "err", err)
+		return 1
+	}
+	defer store.Close()
+	current, previous := cfg.VaultKeys()
+	keyring, err := vault.New(current, previous...)
+	if err != nil {
+		logger.Error("keys rotate", "err", err)
+		return 1
+	}
+	store.SetVault(keyring)
+	n, err := store.RotateVault(ctx)
+	if err != nil {
+		logger.Error("keys rotate: stopped; fix the cause and run it again (finished rows are skipped)", "rotated", n, "err", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "re-encrypted %d value(s) under the current key\n", n)
 	return 0
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"adpilot/migrations"
 	"adpilot/testutil"
 )
 
@@ -96,12 +98,16 @@ func TestMigrateDownThenUp(t *testing.T) {
 	t.Setenv("ENV", "test")
 	t.Setenv("DATABASE_URL", testutil.NewDatabase(t))
 
+	all, err := fs.Glob(migrations.FS, "*.sql")
+	if err != nil || len(all) < 2 {
+		t.Fatalf("embedded migrations: %v, %v", all, err)
+	}
 	steps := []struct {
 		args []string
 		want string
 	}{
 		{[]string{"migrate", "status"}, "0001_initial.sql"},
-		{[]string{"migrate", "up"}, "applied 2 migration(s)"},
+		{[]string{"migrate", "up"}, fmt.Sprintf("applied %d migration(s)", len(all))},
 		{[]string{"migrate", "status"}, "applied 20"},
 		{[]string{"migrate", "down"}, "rolled back 1 migration(s)"},
 		{[]string{"migrate", "status"}, "pending"},

@@ -15,10 +15,13 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"adpilot/config"
+	"adpilot/connections"
 	"adpilot/handlers"
 	"adpilot/jobs"
 	"adpilot/mailer"
 	"adpilot/models"
+	"adpilot/platforms"
+	"adpilot/vault"
 )
 
 // App is one running adpilot server.
@@ -41,7 +44,16 @@ func New(cfg *config.Config, store *models.Store, logger *slog.Logger, version s
 	e.Server.IdleTimeout = 120 * time.Second
 	e.Server.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
 
-	h := handlers.New(cfg, store, logger, version)
+	current, previous := cfg.VaultKeys()
+	keyring, err := vault.New(current, previous...)
+	if err != nil {
+		return nil, err
+	}
+	store.SetVault(keyring)
+	registry := platforms.NewRegistry(PlatformSettings(cfg, logger), cfg.DemoEnabled())
+	conns := connections.New(store, registry, logger.With("component", "connections"), cfg.BaseURL)
+
+	h := handlers.New(cfg, store, logger, version, conns)
 	h.Register(e)
 
 	if cfg.MailEnabled() {
@@ -55,11 +67,24 @@ func New(cfg *config.Config, store *models.Store, logger *slog.Logger, version s
 	} else {
 		logger.Info("no SMTP_URL: emails stay in the outbox (/admin/outbox)")
 	}
-	sched, err := jobs.New(cfg, store, logger, opts...)
+	sched, err := jobs.New(cfg, store, conns, logger, opts...)
 	if err != nil {
 		return nil, err
 	}
 	return &App{cfg: cfg, store: store, logger: logger, echo: e, handler: h, scheduler: sched}, nil
+}
+
+// PlatformSettings maps the configuration onto the platform clients'.
+func PlatformSettings(cfg *config.Config, logger *slog.Logger) platforms.Settings {
+	return platforms.Settings{
+		BaseURL:       cfg.BaseURL,
+		FacebookAppID: cfg.FBAppID, FacebookAppSecret: cfg.FBAppSecret.Reveal(), FacebookScopes: cfg.FBScopes,
+		GraphURL: cfg.FBGraphURL, GraphVersion: cfg.FBGraphVersion, DialogURL: cfg.FBDialogURL,
+		TikTokClientKey: cfg.TikTokClientKey, TikTokClientSecret: cfg.TikTokClientSecret.Reveal(), TikTokScopes: cfg.TikTokScopes,
+		TikTokAuthURL: cfg.TikTokAuthURL, TikTokAPIURL: cfg.TikTokAPIURL,
+		TikTokAdsAppID: cfg.TikTokAdsAppID, TikTokAdsSecret: cfg.TikTokAdsAppSecret.Reveal(), TikTokBusinessURL: cfg.TikTokBusinessURL,
+		Logger: logger.With("component", "platforms"),
+	}
 }
 
 // Handler is the HTTP handler, for httptest servers.

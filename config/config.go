@@ -44,6 +44,34 @@ type Config struct {
 
 	MasterSecretKey  Secret `env:"MASTER_SECRET_KEY"`
 	OAuthStateSecret Secret `env:"OAUTH_STATE_SECRET"`
+	// MasterSecretKeyPrevious is the key being rotated out: it still
+	// decrypts tokens until `adpilot keys rotate` re-encrypts them.
+	MasterSecretKeyPrevious Secret `env:"MASTER_SECRET_KEY_PREVIOUS"`
+
+	// Facebook app (developers.facebook.com). Unset: the Facebook button is
+	// disabled with a hint.
+	FBAppID        string   `env:"FB_APP_ID"`
+	FBAppSecret    Secret   `env:"FB_APP_SECRET"`
+	FBScopes       []string `env:"FB_SCOPES" envSeparator:"," envDefault:"ads_read,ads_management,pages_show_list,pages_read_engagement,pages_manage_posts,leads_retrieval,business_management"`
+	FBGraphURL     string   `env:"FB_GRAPH_URL" envDefault:"https://graph.facebook.com"`
+	FBGraphVersion string   `env:"FB_GRAPH_VERSION" envDefault:"v24.0"`
+	FBDialogURL    string   `env:"FB_DIALOG_URL" envDefault:"https://www.facebook.com"`
+
+	// TikTok Login Kit app (developers.tiktok.com), for creator accounts.
+	TikTokClientKey    string   `env:"TIKTOK_CLIENT_KEY"`
+	TikTokClientSecret Secret   `env:"TIKTOK_CLIENT_SECRET"`
+	TikTokScopes       []string `env:"TIKTOK_SCOPES" envSeparator:"," envDefault:"user.info.basic,user.info.stats,video.list"`
+	TikTokAuthURL      string   `env:"TIKTOK_AUTH_URL" envDefault:"https://www.tiktok.com"`
+	TikTokAPIURL       string   `env:"TIKTOK_API_URL" envDefault:"https://open.tiktokapis.com"`
+
+	// TikTok for Business app (business-api.tiktok.com), for advertisers.
+	TikTokAdsAppID     string `env:"TIKTOK_ADS_APP_ID"`
+	TikTokAdsAppSecret Secret `env:"TIKTOK_ADS_APP_SECRET"`
+	TikTokBusinessURL  string `env:"TIKTOK_BUSINESS_URL" envDefault:"https://business-api.tiktok.com"`
+
+	// DemoPlatform offers demo ad accounts with generated metrics. Defaults
+	// to on in dev, off elsewhere.
+	DemoPlatform *bool `env:"DEMO_PLATFORM"`
 
 	AutomationCheckInterval Interval `env:"AUTOMATION_CHECK_INTERVAL" envDefault:"60s"`
 	TokenRefreshInterval    Interval `env:"TOKEN_REFRESH_INTERVAL" envDefault:"3600s"`
@@ -67,7 +95,7 @@ var secretVars = []string{"MASTER_SECRET_KEY", "OAUTH_STATE_SECRET"}
 
 // optionalSecretVars hold secrets that may come from NAME_FILE but are
 // neither required nor generated: unset, their feature is off.
-var optionalSecretVars = []string{"SMTP_URL"}
+var optionalSecretVars = []string{"SMTP_URL", "MASTER_SECRET_KEY_PREVIOUS", "FB_APP_SECRET", "TIKTOK_CLIENT_SECRET", "TIKTOK_ADS_APP_SECRET"}
 
 // defaultDevDatabaseURL is the database `make run` creates on the local server.
 const defaultDevDatabaseURL = "postgres://postgres@127.0.0.1:5432/adpilot?sslmode=disable"
@@ -139,6 +167,15 @@ func (e *Error) Error() string {
 
 // IsProd reports whether the server runs in production mode.
 func (c *Config) IsProd() bool { return c.Env == EnvProd }
+
+// DemoEnabled reports whether the demo platform is offered: DEMO_PLATFORM
+// when set, otherwise only in dev.
+func (c *Config) DemoEnabled() bool {
+	if c.DemoPlatform != nil {
+		return *c.DemoPlatform
+	}
+	return c.IsDev()
+}
 
 // IsDev reports whether the server runs in development mode.
 func (c *Config) IsDev() bool { return c.Env == EnvDev }
@@ -213,6 +250,7 @@ func (c *Config) validate(unparsed map[string]bool) []string {
 	minimum("DB_CONN_MAX_LIFETIME", c.DBConnMaxLifetime, time.Second)
 	minimum("SHUTDOWN_TIMEOUT", c.ShutdownTimeout, time.Second)
 	p = append(p, c.validateMail()...)
+	p = append(p, c.validatePlatforms(unparsed)...)
 	for _, cidr := range c.TrustedProxies {
 		if _, _, err := net.ParseCIDR(strings.TrimSpace(cidr)); err != nil {
 			p = append(p, fmt.Sprintf("TRUSTED_PROXIES: %q is not a CIDR range such as 10.0.0.0/8", cidr))

@@ -22,3 +22,20 @@ func (c *Config) DeriveKey(purpose string, n int) []byte {
 	}
 	return key
 }
+
+// KeyTokens derives the vault key that encrypts tokens and secrets at rest.
+const KeyTokens = "adpilot vault aes-256-gcm v1"
+
+// VaultKeys returns the current vault key and, during a rotation, the one
+// derived from MASTER_SECRET_KEY_PREVIOUS.
+func (c *Config) VaultKeys() (current []byte, previous [][]byte) {
+	current = c.DeriveKey(KeyTokens, 32)
+	if c.MasterSecretKeyPrevious != "" {
+		old, err := hkdf.Key(sha256.New, []byte(c.MasterSecretKeyPrevious.Reveal()), nil, KeyTokens, 32)
+		if err != nil {
+			panic("config: VaultKeys: " + err.Error())
+		}
+		previous = append(previous, old)
+	}
+	return current, previous
+}

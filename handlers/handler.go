@@ -12,7 +12,9 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"adpilot/config"
+	"adpilot/connections"
 	"adpilot/models"
+	"adpilot/platforms"
 )
 
 // Handler holds the dependencies of every HTTP handler. It keeps no
@@ -23,6 +25,9 @@ type Handler struct {
 	logger   *slog.Logger
 	sessions sessions.Store
 	jwtKey   []byte
+
+	platforms *platforms.Registry
+	conns     *connections.Service
 
 	passwordCost int           // bcrypt work factor (see passwordCost)
 	dummyHash    func() string // for timing-equal refusals
@@ -36,13 +41,15 @@ type Handler struct {
 }
 
 // New builds the Handler.
-func New(cfg *config.Config, store *models.Store, logger *slog.Logger, version string) *Handler {
+func New(cfg *config.Config, store *models.Store, logger *slog.Logger, version string, conns *connections.Service) *Handler {
 	return &Handler{
-		cfg:      cfg,
-		store:    store,
-		logger:   logger,
-		sessions: newSessionStore(cfg),
-		jwtKey:   cfg.DeriveKey(config.KeyJWT, 32),
+		cfg:       cfg,
+		store:     store,
+		logger:    logger,
+		sessions:  newSessionStore(cfg),
+		jwtKey:    cfg.DeriveKey(config.KeyJWT, 32),
+		platforms: conns.Platforms(),
+		conns:     conns,
 
 		passwordCost: passwordCost(cfg.Env),
 		dummyHash:    newDummyHash(passwordCost(cfg.Env)),

@@ -21,6 +21,10 @@ var isolationRoutes = []idRoute{
 	{http.MethodPost, "/settings/members/{id}/role", url.Values{"role": {"viewer"}}, "member"},
 	{http.MethodPost, "/settings/members/{id}/deactivate", nil, "member"},
 	{http.MethodPost, "/settings/members/{id}/activate", nil, "member"},
+	{http.MethodPost, "/connections/{id}/check", nil, "connection"},
+	{http.MethodPost, "/connections/{id}/disconnect", nil, "connection"},
+	{http.MethodPost, "/api/v1/connections/{id}/check", nil, "connection"},
+	{http.MethodDelete, "/api/v1/connections/{id}", nil, "connection"},
 }
 
 // isolationFixture is two tenants: A with an admin, a viewer and a member
@@ -31,12 +35,15 @@ type isolationFixture struct {
 }
 
 func newIsolationFixture(t *testing.T) *isolationFixture {
-	app := testutil.NewApp(t)
+	app := testutil.NewApp(t, testutil.WithEnv("DEMO_PLATFORM", "true"))
 	registerAPI(t, app, "admin-a@example.com", "Tenant A")
 	registerAPI(t, app, "admin-b@example.com", "Tenant B")
 	addMember(t, app, "tenant-a", "viewer-a@example.com", "viewer")
 	member := addMember(t, app, "tenant-a", "member-a@example.com", "user")
-	return &isolationFixture{app: app, objects: map[string]string{"member": member}}
+	token := loginAPI(t, app, `{"email":"admin-a@example.com","password":"`+strongPassword+`"}`)
+	_, demo := jsonCall(t, app, http.MethodPost, "/api/v1/connections/demo", "", token)
+	connection := demo["connections"].([]any)[0].(map[string]any)["id"].(string)
+	return &isolationFixture{app: app, objects: map[string]string{"member": member, "connection": connection}}
 }
 
 // signInAs starts a fresh browser session for email.
@@ -68,5 +75,9 @@ func TestTenantIsolation(t *testing.T) {
 		if mm := m.(map[string]any); mm["email"] == "member-a@example.com" && (mm["role"] != "user" || mm["is_active"] != true) {
 			t.Fatalf("another tenant changed the member: %v", mm)
 		}
+	}
+	_, conns := jsonCall(t, f.app, http.MethodGet, "/api/v1/connections", "", "")
+	if n := len(conns["connections"].([]any)); n != 3 {
+		t.Fatalf("tenant A has %d connections after the other tenant's attempts, want 3", n)
 	}
 }

@@ -69,6 +69,7 @@ func (h *Handler) navFor(c echo.Context) []views.NavLink {
 	if p := principal(c); p != nil {
 		links = []views.NavLink{
 			{Label: "Home", Href: "/"},
+			{Label: "Connections", Href: "/connections"},
 			{Label: "Team", Href: "/settings/members"},
 			{Label: "Settings", Href: "/settings"},
 		}

@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"adpilot/models"
+	"adpilot/platforms"
 	"adpilot/static"
 )
 
@@ -57,6 +58,25 @@ func (h *Handler) Routes(e *echo.Echo) {
 	e.POST("/settings/members/:id/deactivate", h.setMemberActive(false), admin...)
 	e.POST("/settings/members/:id/activate", h.setMemberActive(true), admin...)
 
+	// Connections
+	member := h.with(h.requireRole(models.RoleUser))
+	e.Match(getOrHead, "/connections", h.connectionsPage, signedIn...)
+	e.POST("/connections/demo", h.connectDemo, member...)
+	e.POST("/connections/:id/check", h.checkConnection, member...)
+	e.POST("/connections/:id/disconnect", h.disconnectConnection, member...)
+	e.Match(getOrHead, "/connections/pick/:id", h.pickPage, member...)
+	e.POST("/connections/pick/:id", h.pickAccounts, member...)
+	e.GET("/oauth/facebook/authorize", h.oauthAuthorize(platforms.Facebook), member...)
+	e.GET("/oauth/facebook/callback", h.oauthCallback(platforms.Facebook), member...)
+	e.GET("/oauth/tiktok/authorize", h.oauthAuthorize(platforms.TikTok), member...)
+	e.GET("/oauth/tiktok/callback", h.oauthCallback(platforms.TikTok), member...)
+	e.GET("/oauth/tiktok-ads/authorize", h.oauthAuthorize(platforms.TikTokAds), member...)
+	e.GET("/oauth/tiktok-ads/callback", h.oauthCallback(platforms.TikTokAds), member...)
+	// Facebook's server-to-server compliance callbacks: signed, no session.
+	e.POST("/oauth/facebook/deauthorize", h.facebookDeauthorize)
+	e.POST("/oauth/facebook/data-deletion", h.facebookDataDeletion)
+	e.Match(getOrHead, "/oauth/facebook/data-deletion/:code", h.dataDeletionStatus, page...)
+
 	// Platform operators
 	operator := h.with(h.requireRole(models.RoleViewer), h.requireOperator)
 	e.Match(getOrHead, "/admin/outbox", h.adminOutbox, operator...)
@@ -67,6 +87,10 @@ func (h *Handler) Routes(e *echo.Echo) {
 	e.PATCH("/api/tenants/current", h.patchCurrentTenant, admin...)
 	e.GET("/api/tenants/current/members", h.currentMembers, signedIn...)
 	e.GET("/api/tenants", h.allTenants, operator...)
+	e.GET("/api/v1/connections", h.apiConnections, signedIn...)
+	e.POST("/api/v1/connections/demo", h.connectDemo, member...)
+	e.POST("/api/v1/connections/:id/check", h.checkConnection, member...)
+	e.DELETE("/api/v1/connections/:id", h.disconnectConnection, member...)
 }
 
 // with returns the browser middleware followed by extra (a fresh slice, so

@@ -6,7 +6,8 @@ import (
 )
 
 // cleanup prunes data past its retention: automation runs older than
-// RUN_RETENTION, and rate-limit counters older than a day.
+// RUN_RETENTION, rate-limit counters older than a day, connections invalid
+// or expired for 30 days (audited), and unfinished OAuth picks.
 func (s *Scheduler) cleanup(ctx context.Context) error {
 	started := s.clock.Now()
 	cutoff := started.Add(-s.cfg.RunRetention.Duration())
@@ -20,7 +21,12 @@ func (s *Scheduler) cleanup(ctx context.Context) error {
 		s.logger.Error("cleanup: deleting old rate-limit counters", "err", err)
 		return err
 	}
-	s.logger.Info("cleanup done", "runs_deleted", n, "rate_limit_windows_deleted", limits,
+	dead, err := s.conns.Cleanup(ctx, started)
+	if err != nil {
+		s.logger.Error("cleanup: deleting dead connections", "err", err)
+		return err
+	}
+	s.logger.Info("cleanup done", "runs_deleted", n, "rate_limit_windows_deleted", limits, "dead_connections_deleted", dead,
 		"cutoff", cutoff.Format(time.RFC3339), "took", s.clock.Since(started))
 	return nil
 }

@@ -10,9 +10,14 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"adpilot/app"
 	"adpilot/config"
+	"adpilot/connections"
 	"adpilot/jobs"
+	"adpilot/models"
+	"adpilot/platforms"
 	"adpilot/testutil"
+	"adpilot/vault"
 )
 
 func testConfig(t *testing.T, dbURL string) *config.Config {
@@ -62,7 +67,7 @@ func TestCleanupRunsOnTheLeaderOnly(t *testing.T) {
 	for i := range 2 {
 		clocks[i] = clockwork.NewFakeClock()
 		logger := slog.New(slog.NewTextHandler(&logs[i], nil))
-		s, err := jobs.New(cfg, testutil.OpenStore(t, dbURL), logger, jobs.WithClock(clocks[i]))
+		s, err := newScheduler(t, cfg, testutil.OpenStore(t, dbURL), logger, jobs.WithClock(clocks[i]))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,4 +110,17 @@ func TestCleanupRunsOnTheLeaderOnly(t *testing.T) {
 	if ran != 1 {
 		t.Fatalf("cleanup ran on %d replicas, want exactly 1\nreplica 1:\n%s\nreplica 2:\n%s", ran, logs[0].String(), logs[1].String())
 	}
+}
+
+// newScheduler builds the jobs the way app.New does, on store.
+func newScheduler(t *testing.T, cfg *config.Config, store *models.Store, logger *slog.Logger, opts ...jobs.Option) (*jobs.Scheduler, error) {
+	t.Helper()
+	current, previous := cfg.VaultKeys()
+	keyring, err := vault.New(current, previous...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.SetVault(keyring)
+	reg := platforms.NewRegistry(app.PlatformSettings(cfg, logger), false)
+	return jobs.New(cfg, store, connections.New(store, reg, logger, cfg.BaseURL), logger, opts...)
 }

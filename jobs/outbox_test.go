@@ -37,7 +37,7 @@ func startReplica(t *testing.T, dbURL string, srv *testutil.SMTPServer) *replica
 	}
 	r := &replica{clock: clockwork.NewFakeClockAt(time.Now()), logs: &testutil.LogBuffer{}, store: testutil.OpenStore(t, dbURL)}
 	logger := slog.New(slog.NewTextHandler(r.logs, nil))
-	s, err := jobs.New(testConfig(t, dbURL), r.store, logger, jobs.WithClock(r.clock), jobs.WithMailer(sender))
+	s, err := newScheduler(t, testConfig(t, dbURL), r.store, logger, jobs.WithClock(r.clock), jobs.WithMailer(sender))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func (r *replica) tick(t *testing.T) time.Time {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := r.clock.BlockUntilContext(ctx, 2); err != nil {
+	if err := r.clock.BlockUntilContext(ctx, 3); err != nil {
 		t.Fatalf("the scheduler never armed its timers: %v", err)
 	}
 	r.clock.Advance(outboxTick)
@@ -299,7 +299,7 @@ func TestOutboxWithoutMailerLeavesEmailsPending(t *testing.T) {
 	dbURL := testutil.NewMigratedDatabase(t)
 	store := testutil.OpenStore(t, dbURL)
 	clk := clockwork.NewFakeClockAt(time.Now())
-	s, err := jobs.New(testConfig(t, dbURL), store, slog.New(slog.NewTextHandler(&testutil.LogBuffer{}, nil)), jobs.WithClock(clk))
+	s, err := newScheduler(t, testConfig(t, dbURL), store, slog.New(slog.NewTextHandler(&testutil.LogBuffer{}, nil)), jobs.WithClock(clk))
 	if err != nil {
 		t.Fatal(err)
 	}

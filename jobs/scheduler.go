@@ -17,6 +17,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"adpilot/config"
+	"adpilot/connections"
 	"adpilot/mailer"
 	"adpilot/models"
 )
@@ -30,6 +31,7 @@ type Scheduler struct {
 	store  *models.Store
 	logger *slog.Logger
 	clock  clockwork.Clock
+	conns  *connections.Service
 
 	mailer mailer.Sender // nil: no SMTP, emails wait in the outbox
 
@@ -49,8 +51,8 @@ func WithClock(clock clockwork.Clock) Option { return func(s *Scheduler) { s.clo
 func WithMailer(m mailer.Sender) Option { return func(s *Scheduler) { s.mailer = m } }
 
 // New builds the scheduler and registers every job; Start runs them.
-func New(cfg *config.Config, store *models.Store, logger *slog.Logger, opts ...Option) (*Scheduler, error) {
-	s := &Scheduler{cfg: cfg, store: store, logger: logger.With("component", "jobs"), clock: clockwork.NewRealClock()}
+func New(cfg *config.Config, store *models.Store, conns *connections.Service, logger *slog.Logger, opts ...Option) (*Scheduler, error) {
+	s := &Scheduler{cfg: cfg, store: store, conns: conns, logger: logger.With("component", "jobs"), clock: clockwork.NewRealClock()}
 	for _, o := range opts {
 		o(s)
 	}
@@ -74,6 +76,14 @@ func New(cfg *config.Config, store *models.Store, logger *slog.Logger, opts ...O
 		gocron.WithSingletonMode(gocron.LimitModeReschedule),
 	); err != nil {
 		return nil, fmt.Errorf("registering cleanup job: %w", err)
+	}
+	if _, err := s.leader.NewJob(
+		gocron.DurationJob(cfg.TokenRefreshInterval.Duration()),
+		gocron.NewTask(s.tokenHealth),
+		gocron.WithName("token-health"),
+		gocron.WithSingletonMode(gocron.LimitModeReschedule),
+	); err != nil {
+		return nil, fmt.Errorf("registering token job: %w", err)
 	}
 
 	s.replica, err = gocron.NewScheduler(

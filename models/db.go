@@ -12,6 +12,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq" // the PostgreSQL driver
+
+	"adpilot/vault"
 )
 
 // PoolConfig sizes the connection pool.
@@ -23,9 +25,14 @@ type PoolConfig struct {
 
 // Store is the gateway to the database. It is safe for concurrent use.
 type Store struct {
-	db  *sqlx.DB
-	url string // kept to open the migration lock's own connection
+	db    *sqlx.DB
+	url   string         // kept to open the migration lock's own connection
+	vault *vault.Keyring // encrypts tokens at rest; set once by SetVault
 }
+
+// SetVault gives the store the keyring that encrypts tokens. Call it once,
+// before the store is shared.
+func (s *Store) SetVault(k *vault.Keyring) { s.vault = k }
 
 // Open connects to PostgreSQL and checks the connection.
 func Open(ctx context.Context, databaseURL string, pool PoolConfig) (*Store, error) {

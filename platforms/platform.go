@@ -97,7 +97,9 @@ type InsightsQuery struct {
 }
 
 // DefaultConversionActions are counted when a connection names none.
-var DefaultConversionActions = []string{"purchase", "lead", "complete_registration", "offsite_conversion.fb_pixel_purchase", "offsite_conversion.fb_pixel_lead"}
+// (Facebook reports a pixel purchase under both "purchase" and
+// "offsite_conversion.fb_pixel_purchase": counting both would double it.)
+var DefaultConversionActions = []string{"purchase", "lead", "complete_registration"}
 
 // InsightRow is one entity on one day. Money is in Currency.
 type InsightRow struct {

@@ -64,3 +64,10 @@ func pluralEntries(n int) string {
 	}
 	return strconv.Itoa(n) + " entries"
 }
+
+func pluralConnections(n int) string {
+	if n == 1 {
+		return "1 connection"
+	}
+	return strconv.Itoa(n) + " connections"
+}

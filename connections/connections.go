@@ -1,0 +1,121 @@
+// Package connections keeps platform connections healthy: it checks tokens
+// with their platform, refreshes the ones that rotate, warns before expiry,
+// invalidates dead ones (telling the tenant's admins once), disconnects and
+// cleans up. Handlers ("Check now", Disconnect) and the token jobs share it.
+package connections
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"adpilot/models"
+	"adpilot/platforms"
+	"adpilot/views/emails"
+)
+
+// Service is safe for concurrent use.
+type Service struct {
+	store     *models.Store
+	platforms *platforms.Registry
+	logger    *slog.Logger
+	baseURL   string
+}
+
+// New builds the service.
+func New(store *models.Store, reg *platforms.Registry, logger *slog.Logger, baseURL string) *Service {
+	return &Service{store: store, platforms: reg, logger: logger, baseURL: baseURL}
+}
+
+// Platforms returns the platform clients.
+func (s *Service) Platforms() *platforms.Registry { return s.platforms }
+
+// Check asks the platform whether a connection's token still works and
+// records the answer: valid (with the expiry the platform reports), invalid
+// (with the reason, admins told once), or unknown (the check failed; the
+// connection keeps its state and the error is shown).
+func (s *Service) Check(ctx context.Context, tenantID, id string) (models.Connection, error) {
+	c, creds, err := s.store.ConnectionCredentials(ctx, tenantID, id)
+	if err != nil {
+		return c, err
+	}
+	client, ok := s.platforms.Client(c.Platform)
+	if !ok {
+		return c, s.store.RecordConnectionCheckError(ctx, tenantID, id, "unknown platform "+c.Platform)
+	}
+	info, err := client.TokenInfo(ctx, platforms.Credentials{AccessToken: creds.AccessToken, AccountRef: c.AccountRef, Kind: c.Kind})
+	switch {
+	case err == nil && info.Valid:
+		err = s.store.RecordConnectionCheck(ctx, tenantID, id, info.ExpiresAt)
+	case err == nil:
+		err = s.Invalidate(ctx, c, nameOr(info.Reason, "the platform says the token is no longer valid"))
+	case platforms.IsTokenInvalid(err):
+		err = s.Invalidate(ctx, c, reasonOf(err))
+	default:
+		s.logger.Warn("connection check failed", "connection", id, "platform", c.Platform, "err", err)
+		err = s.store.RecordConnectionCheckError(ctx, tenantID, id, err.Error())
+	}
+	if err != nil {
+		return c, err
+	}
+	return s.store.GetConnection(ctx, tenantID, id)
+}
+
+// Invalidate marks c invalid with reason; its tenant's admins are emailed
+// the first time only.
+func (s *Service) Invalidate(ctx context.Context, c models.Connection, reason string) error {
+	first, err := s.store.InvalidateConnection(ctx, c.TenantID, c.ID, reason, func(c models.Connection) models.Email {
+		msg, err := emails.ConnectionInvalid(emails.ConnectionData{Platform: platforms.Label(c.Platform),
+			AccountName: nameOr(c.AccountName, c.AccountRef), AccountRef: c.AccountRef, Reason: reason, Link: s.baseURL + "/connections"})
+		if err != nil {
+			s.logger.Error("rendering the invalid-connection email", "err", err)
+		}
+		return models.Email{Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML}
+	})
+	if first {
+		s.logger.Info("connection invalidated", "connection", c.ID, "tenant", c.TenantID, "platform", c.Platform, "reason", reason)
+	}
+	return err
+}
+
+// ReportCallError lets any caller of a platform (reports, alerts, syncs)
+// hand over an error: a dead token invalidates the connection.
+func (s *Service) ReportCallError(ctx context.Context, c models.Connection, err error) error {
+	if platforms.IsTokenInvalid(err) {
+		return s.Invalidate(ctx, c, reasonOf(err))
+	}
+	return nil
+}
+
+// Disconnect revokes the token at the platform where it can (best effort:
+// the row goes either way), then deletes the connection and audits it.
+func (s *Service) Disconnect(ctx context.Context, actor models.User, id, ip string) (models.Connection, error) {
+	c, creds, err := s.store.ConnectionCredentials(ctx, actor.TenantID, id)
+	if errors.Is(err, models.ErrNotFound) {
+		return c, err
+	}
+	if err == nil && (c.Platform == platforms.TikTok || c.Platform == platforms.TikTokAds) {
+		if client, ok := s.platforms.Client(c.Platform); ok {
+			if rerr := client.Revoke(ctx, platforms.Credentials{AccessToken: creds.AccessToken, AccountRef: c.AccountRef, Kind: c.Kind}); rerr != nil {
+				s.logger.Warn("revoking token at disconnect failed; deleting it anyway", "connection", id, "platform", c.Platform, "err", rerr)
+			}
+		}
+	}
+	return s.store.DeleteConnection(ctx, actor, id, ip)
+}
+
+// reasonOf turns a platform error into words for the connections page.
+func reasonOf(err error) string {
+	var pe *platforms.Error
+	if errors.As(err, &pe) && pe.Message != "" {
+		return pe.Message
+	}
+	return "the platform refused the token"
+}
+
+func nameOr(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
+}
