@@ -63,6 +63,8 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"keygen", "extra"}, 2, "", "unexpected arguments"},
 		{[]string{"migrate"}, 2, "", "expected one of up, down, status"},
 		{[]string{"migrate", "sideways"}, 2, "", `unknown direction "sideways"`},
+		{[]string{"keys"}, 2, "", "expected rotate"},
+		{[]string{"keys", "spin"}, 2, "", "expected rotate"},
 		{[]string{"help"}, 0, "Usage:", ""},
 		{[]string{"--help"}, 0, "Usage:", ""},
 		{[]string{"serve", "-h"}, 0, "Usage:", ""},

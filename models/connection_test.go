@@ -188,3 +188,42 @@ func TestInvalidateNotifiesAdminsOnce(t *testing.T) {
 		t.Fatalf("another tenant reads the connection: %v", err)
 	}
 }
+
+func TestDeleteDeadConnectionsAfterThirtyDays(t *testing.T) {
+	store, dbURL, admin := connectionFixture(t)
+	ctx := context.Background()
+	conns, err := store.ConnectAccounts(ctx, admin, "", []models.ConnectionInput{
+		{Platform: "demo", Kind: "ad_account", AccountRef: "alive", AccessToken: "t"},
+		{Platform: "demo", Kind: "ad_account", AccountRef: "invalid-long-ago", AccessToken: "t"},
+		{Platform: "demo", Kind: "ad_account", AccountRef: "invalid-recently", AccessToken: "t"},
+		{Platform: "facebook", Kind: "ad_account", AccountRef: "expired-long-ago", AccessToken: "t", ExpiresAt: time.Now().Add(-40 * 24 * time.Hour)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := openDB(t, dbURL)
+	for _, c := range conns[1:3] {
+		if _, err := store.InvalidateConnection(ctx, admin.TenantID, c.ID, "revoked", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec(`UPDATE ad_token SET invalidated_at = now() - interval '31 days' WHERE account_ref = 'invalid-long-ago'`); err != nil {
+		t.Fatal(err)
+	}
+	n, err := store.DeleteDeadConnections(ctx, time.Now().Add(-30*24*time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("DeleteDeadConnections = %d, %v; want 2", n, err)
+	}
+	left, _ := store.ListConnections(ctx, admin.TenantID)
+	var refs []string
+	for _, c := range left {
+		refs = append(refs, c.AccountRef)
+	}
+	if strings.Join(refs, ",") != "alive,invalid-recently" {
+		t.Fatalf("left: %v", refs)
+	}
+	var audited int
+	if err := db.QueryRow(`SELECT count(*) FROM audit_log WHERE action = 'connection.cleanup' AND tenant_id = $1`, admin.TenantID).Scan(&audited); err != nil || audited != 2 {
+		t.Fatalf("cleanup audited %d (%v), want 2", audited, err)
+	}
+}
