@@ -34,15 +34,32 @@ func benchmarkGet(b *testing.B, path string) {
 // is decoded and the user and tenant loaded on every request.
 func BenchmarkSignedInPage(b *testing.B) {
 	app := testutil.NewApp(b, testutil.WithEnv("LOG_LEVEL", "warn"))
+	benchmarkSignedIn(b, app, "/auth/me")
+}
+
+// BenchmarkConnectionsPage measures /connections with three connections.
+func BenchmarkConnectionsPage(b *testing.B) {
+	app := testutil.NewApp(b, testutil.WithEnv("LOG_LEVEL", "warn", "DEMO_PLATFORM", "true"))
+	benchmarkSignedIn(b, app, "/connections", func(b *testing.B, app *testutil.TestApp) {
+		app.PostForm("/connections/demo", url.Values{}, "Sec-Fetch-Site", "same-origin").ExpectStatus(http.StatusSeeOther)
+	})
+}
+
+// benchmarkSignedIn registers and logs in, runs setup as that member, then
+// measures GET path with the session cookie.
+func benchmarkSignedIn(b *testing.B, app *testutil.TestApp, path string, setup ...func(*testing.B, *testutil.TestApp)) {
 	app.Do(http.MethodPost, "/auth/register", strings.NewReader(`{"email":"bench@example.com","password":"`+strongPassword+`","tenant_name":"Bench"}`),
 		"Content-Type", "application/json").ExpectStatus(http.StatusCreated)
 	login := app.PostForm("/auth/login", url.Values{"login": {"bench@example.com"}, "password": {strongPassword}}, "Sec-Fetch-Site", "same-origin").
 		ExpectStatus(http.StatusSeeOther)
+	for _, s := range setup {
+		s(b, app)
+	}
 	cookies := login.Cookies()
 	h := app.App.Handler()
 	b.ReportAllocs()
 	for b.Loop() {
-		req := httptest.NewRequest(http.MethodGet, "/auth/me", nil)
+		req := httptest.NewRequest(http.MethodGet, path, nil)
 		for _, c := range cookies {
 			req.AddCookie(c)
 		}
