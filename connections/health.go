@@ -3,7 +3,6 @@ package connections
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"adpilot/models"
@@ -13,9 +12,6 @@ import (
 
 // Token-health timings.
 const (
-	// RefreshAhead: TikTok access tokens are refreshed this long before
-	// they expire (they live 24 h or less), so a run never meets a dead one.
-	RefreshAhead = 6 * time.Hour
 	// CheckEvery: each token is checked with its platform at most this often.
 	CheckEvery = 24 * time.Hour
 	// DeadRetention: invalid or expired connections are deleted after this.
@@ -29,31 +25,22 @@ type HealthReport struct {
 	Refreshed, RefreshFailed, Checked, Invalidated, Warned int
 }
 
-// RunHealth is the token-refresh job's body: refresh rotating tokens,
-// check the others, and warn admins of tokens that expire within 7 days.
-func (s *Service) RunHealth(ctx context.Context, now time.Time) (HealthReport, error) {
+// RunHealth is the token-refresh job's body, run every interval: refresh
+// rotating tokens, check the others, and warn admins of tokens that expire
+// within 7 days.
+func (s *Service) RunHealth(ctx context.Context, now time.Time, interval time.Duration) (HealthReport, error) {
 	var r HealthReport
-	err := errors.Join(s.refreshDue(ctx, now, &r), s.checkDue(ctx, now, &r), s.warnExpiring(ctx, now, &r))
+	err := errors.Join(s.refreshDue(ctx, now, interval, &r), s.checkDue(ctx, now, &r), s.warnExpiring(ctx, now, &r))
 	return r, err
 }
 
-// refreshDue refreshes TikTok creator tokens that expire soon. Each row is
-// locked while its refresh runs, so replicas never refresh a token twice
-// (TikTok rotates refresh tokens: a double refresh would kill one).
-func (s *Service) refreshDue(ctx context.Context, now time.Time, r *HealthReport) error {
-	client := s.platforms.TikTok
-	outcomes, err := s.store.RefreshExpiring(ctx, platforms.TikTok, now.Add(RefreshAhead),
-		func(ctx context.Context, c models.Connection, creds models.Credentials) (models.TokenUpdate, error) {
-			if creds.RefreshToken == "" {
-				return models.TokenUpdate{}, &platforms.Error{Platform: platforms.TikTok, Kind: platforms.KindTokenInvalid, Message: "no refresh token stored"}
-			}
-			t, err := client.Refresh(ctx, creds.RefreshToken)
-			if err != nil {
-				return models.TokenUpdate{}, err
-			}
-			return models.TokenUpdate{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken,
-				ExpiresAt: t.ExpiresAt, RefreshExpiresAt: t.RefreshExpiresAt, Scope: strings.Join(t.Scopes, ",")}, nil
-		})
+// refreshDue refreshes TikTok creator tokens that would expire before the
+// run after next (so a late run never meets a dead one, and a 24-hour token
+// is refreshed about once a day). Each row is locked while its refresh
+// runs, so replicas never refresh a token twice (TikTok rotates refresh
+// tokens: a double refresh would kill one).
+func (s *Service) refreshDue(ctx context.Context, now time.Time, interval time.Duration, r *HealthReport) error {
+	outcomes, err := s.store.RefreshExpiring(ctx, platforms.TikTok, now.Add(2*interval+5*time.Minute), s.refreshTikTok)
 	var errs []error
 	for _, o := range outcomes {
 		switch {

@@ -16,13 +16,16 @@ type apiConnection struct {
 	Kind          string     `json:"kind"`
 	AccountRef    string     `json:"account_ref"`
 	AccountName   string     `json:"account_name"`
-	Status        string     `json:"status"` // valid, expiring, expired, invalid
-	ExpiresAt     *time.Time `json:"expires_at"`
+	Status        string     `json:"status"`     // valid, expiring, expired, invalid
+	ExpiresAt     *time.Time `json:"expires_at"` // when it stops working unless reconnected; null: never
 	InvalidReason string     `json:"invalid_reason,omitempty"`
 	LastValidated *time.Time `json:"last_validated"`
 	Currency      string     `json:"currency,omitempty"`
 	Timezone      string     `json:"timezone,omitempty"`
-	CreatedAt     time.Time  `json:"created_at"`
+	// ConversionActions: Facebook action types counted as conversions
+	// (absent: the default purchase, lead, complete_registration).
+	ConversionActions []string  `json:"conversion_actions,omitempty"`
+	CreatedAt         time.Time `json:"created_at"`
 }
 
 func toAPIConnection(c models.Connection, now time.Time) apiConnection {
@@ -30,8 +33,8 @@ func toAPIConnection(c models.Connection, now time.Time) apiConnection {
 	cur, _ := meta["currency"].(string)
 	tz, _ := meta["timezone_name"].(string)
 	return apiConnection{ID: c.ID, Platform: c.Platform, Kind: c.Kind, AccountRef: c.AccountRef, AccountName: c.AccountName,
-		Status: c.Status(now), ExpiresAt: c.ExpiresAt, InvalidReason: c.InvalidReason, LastValidated: c.LastValidated,
-		Currency: cur, Timezone: tz, CreatedAt: c.CreatedAt}
+		Status: c.Status(now), ExpiresAt: c.Expiry(), InvalidReason: c.InvalidReason, LastValidated: c.LastValidated,
+		Currency: cur, Timezone: tz, ConversionActions: c.ConversionActions(), CreatedAt: c.CreatedAt}
 }
 
 func toAPIConnections(list []models.Connection) []apiConnection {

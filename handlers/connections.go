@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"net/http"
@@ -64,6 +65,8 @@ func connectionRow(c models.Connection, now time.Time) views.ConnectionRow {
 		ID: c.ID, Platform: c.Platform, PlatformLabel: platforms.Label(c.Platform), KindLabel: kindLabel(c.Kind),
 		AccountRef: c.AccountRef, AccountName: nameOr(c.AccountName, c.AccountRef), Status: c.Status(now),
 		LastCheck: "never", CheckError: c.LastCheckError, ReconnectURL: authorizePath(c.Platform),
+		HasConversionSettings: c.Platform == platforms.Facebook && c.Kind == platforms.KindAdAccount,
+		ConversionActions:     strings.Join(c.ConversionActions(), ", "),
 	}
 	switch r.Status {
 	case models.ConnectionInvalid:
@@ -71,7 +74,7 @@ func connectionRow(c models.Connection, now time.Time) views.ConnectionRow {
 	case models.ConnectionExpired:
 		r.StatusLabel = "expired"
 	case models.ConnectionExpiring:
-		days := int(math.Ceil(c.ExpiresAt.Sub(now).Hours() / 24))
+		days := int(math.Ceil(c.Expiry().Sub(now).Hours() / 24))
 		r.StatusLabel = fmt.Sprintf("expires in %d day%s", days, plural(days))
 	default:
 		r.StatusLabel = "valid"
@@ -89,8 +92,8 @@ func connectionRow(c models.Connection, now time.Time) views.ConnectionRow {
 	if st, _ := meta["status"].(string); st != "" && st != "active" {
 		r.Details = append(r.Details, "Account status: "+st)
 	}
-	if c.ExpiresAt != nil && r.Status == models.ConnectionValid {
-		r.Details = append(r.Details, "Token expires "+c.ExpiresAt.UTC().Format("2006-01-02"))
+	if exp := c.Expiry(); exp != nil && r.Status == models.ConnectionValid {
+		r.Details = append(r.Details, "Access expires "+exp.UTC().Format("2006-01-02"))
 	}
 	return r
 }
@@ -116,11 +119,22 @@ func plural(n int) string {
 	return "s"
 }
 
+// platformBudget bounds the platform calls one request makes (retries
+// included), under the server's 60-second write timeout, so the browser
+// always gets an answer.
+const platformBudget = 45 * time.Second
+
+func platformContext(c echo.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.Request().Context(), platformBudget)
+}
+
 // checkConnection asks the platform about a token now ("Check now"). htmx
 // gets the row back; a plain form post returns to the page.
 func (h *Handler) checkConnection(c echo.Context) error {
 	p := principal(c)
-	conn, err := h.conns.Check(c.Request().Context(), p.Tenant.ID, c.Param("id"))
+	ctx, cancel := platformContext(c)
+	defer cancel()
+	conn, err := h.conns.Check(ctx, p.Tenant.ID, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -137,7 +151,9 @@ func (h *Handler) checkConnection(c echo.Context) error {
 // disconnectConnection revokes and deletes a connection.
 func (h *Handler) disconnectConnection(c echo.Context) error {
 	p := principal(c)
-	conn, err := h.conns.Disconnect(c.Request().Context(), p.User, c.Param("id"), c.RealIP())
+	ctx, cancel := platformContext(c)
+	defer cancel()
+	conn, err := h.conns.Disconnect(ctx, p.User, c.Param("id"), c.RealIP())
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ var isolationRoutes = []idRoute{
 	{http.MethodPost, "/settings/members/{id}/activate", nil, "member"},
 	{http.MethodPost, "/connections/{id}/check", nil, "connection"},
 	{http.MethodPost, "/connections/{id}/disconnect", nil, "connection"},
+	{http.MethodPost, "/connections/{id}/settings", url.Values{"conversion_actions": {"purchase"}}, "connection"},
 	{http.MethodPost, "/api/v1/connections/{id}/check", nil, "connection"},
 	{http.MethodDelete, "/api/v1/connections/{id}", nil, "connection"},
 }

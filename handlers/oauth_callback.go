@@ -31,7 +31,9 @@ func (h *Handler) oauthCallback(platform string) echo.HandlerFunc {
 			msg := label + " did not grant access"
 			if e == "access_denied" {
 				msg = "You cancelled the " + label + " consent, so nothing was connected. Try again and approve the requested permissions to connect your accounts."
-			} else if d := filterText(q.Get("error_description"), 300); d != "" {
+			} else if d := filterText(q.Get("error_description"), 300); d != "" && stateOK {
+				// Only a callback this session started may put the
+				// platform's words on our page.
 				msg += ": " + d
 			}
 			return h.oauthFailed(c, platform, http.StatusForbidden, "Access was not granted", msg)
@@ -47,7 +49,9 @@ func (h *Handler) oauthCallback(platform string) echo.HandlerFunc {
 		if !conn.Configured() {
 			return h.oauthFailed(c, platform, http.StatusServiceUnavailable, "Not set up yet", label+" is not configured on this server.")
 		}
-		token, accounts, err := conn.Complete(c.Request().Context(), q)
+		ctx, cancel := platformContext(c)
+		defer cancel()
+		token, accounts, err := conn.Complete(ctx, q)
 		if err != nil {
 			return h.oauthPlatformError(c, platform, err)
 		}

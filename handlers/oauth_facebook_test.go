@@ -193,3 +193,41 @@ func TestFacebookDataDeletionAndDeauthorize(t *testing.T) {
 		t.Fatalf("data deletion audited %d times (%v), want 2", audited, err)
 	}
 }
+
+func TestConversionActionsPerConnection(t *testing.T) {
+	fake := testutil.NewFakeFacebook(t)
+	app := oauthApp(t, fake.Env())
+	page := facebookPick(t, app, fake)
+	action, _ := page.Doc().Find(`form[action^="/connections/pick/"]`).Attr("action")
+	app.PostForm(action, url.Values{"account": {"act_111"}}, "Sec-Fetch-Site", "same-origin").ExpectStatus(http.StatusSeeOther)
+	id := connectionsJSON(t, app)[0]["id"].(string)
+	token := loginAPI(t, app, `{"email":"owner@example.com","password":"`+strongPassword+`"}`)
+
+	// The form: comma-separated, deduplicated, lower-cased.
+	app.PostForm("/connections/"+id+"/settings", url.Values{"conversion_actions": {"Purchase, lead,purchase offsite_conversion.fb_pixel_custom"}},
+		"Sec-Fetch-Site", "same-origin").ExpectStatus(http.StatusSeeOther)
+	got := connectionsJSON(t, app)[0]["conversion_actions"]
+	if want := []any{"purchase", "lead", "offsite_conversion.fb_pixel_custom"}; len(got.([]any)) != 3 || got.([]any)[2] != want[2] {
+		t.Fatalf("conversion_actions = %v, want %v", got, want)
+	}
+	// Bad input: 422, nothing changed.
+	resp := app.PostForm("/connections/"+id+"/settings", url.Values{"conversion_actions": {"purchase, <script>"}}, "Sec-Fetch-Site", "same-origin")
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(resp.Body, "not an action type") {
+		t.Fatalf("bad action type: %d %.300s", resp.StatusCode, resp.Body)
+	}
+	resp, out := jsonCall(t, app, http.MethodPatch, "/api/v1/connections/"+id, `{"conversion_actions":["a b c d"]}`, token)
+	if resp.StatusCode != http.StatusUnprocessableEntity || out["fields"] == nil {
+		t.Fatalf("bad API input: %d %v", resp.StatusCode, out)
+	}
+	call(t, app, http.MethodPatch, "/api/v1/connections/"+id, `{"conversion_actions":`, token).ExpectStatus(http.StatusBadRequest)
+	// Back to the default through the API.
+	resp, out = jsonCall(t, app, http.MethodPatch, "/api/v1/connections/"+id, `{"conversion_actions":[]}`, token)
+	resp.ExpectStatus(http.StatusOK)
+	if _, ok := out["conversion_actions"]; ok {
+		t.Fatalf("after clearing: %v", out)
+	}
+	var audited int
+	if err := testutil.QueryRow(t, app, context.Background(), `SELECT count(*) FROM audit_log WHERE action = 'connection.settings'`).Scan(&audited); err != nil || audited != 2 {
+		t.Fatalf("settings audited %d times (%v), want 2", audited, err)
+	}
+}

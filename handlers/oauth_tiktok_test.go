@@ -131,13 +131,14 @@ func TestOAuthFailuresArePlainPages(t *testing.T) {
 
 	// Platform error during the exchange.
 	params = fake.Consent(t, authorize(t, app, "/oauth/tiktok/authorize"))
-	fake.FailNext("/v2/oauth/token/", http.StatusInternalServerError, `{"error":"internal_error","error_description":"upstream down","log_id":"x"}`)
-	fake.FailNext("/v2/oauth/token/", http.StatusInternalServerError, `{"error":"internal_error","error_description":"upstream down","log_id":"x"}`)
-	fake.FailNext("/v2/oauth/token/", http.StatusInternalServerError, `{"error":"internal_error","error_description":"upstream down","log_id":"x"}`)
+	// (The code exchange is tried once: a code is single-use.)
 	fake.FailNext("/v2/oauth/token/", http.StatusInternalServerError, `{"error":"internal_error","error_description":"upstream down","log_id":"x"}`)
 	resp = app.Get("/oauth/tiktok/callback?" + params.Encode())
-	if resp.StatusCode == http.StatusInternalServerError || resp.StatusCode < 400 || !strings.Contains(resp.Body, "Try again") {
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(resp.Body, "Try again") {
 		t.Fatalf("platform error: %d %.400s", resp.StatusCode, resp.Body)
+	}
+	if n := fake.Calls("/v2/oauth/token/"); n != 1 {
+		t.Fatalf("the code exchange was tried %d times, want once", n)
 	}
 	if n := len(connectionsJSON(t, app)); n != 0 {
 		t.Fatalf("%d connections after failures, want 0", n)
@@ -153,5 +154,59 @@ func assertNoTokensLogged(t *testing.T, app *testutil.TestApp) {
 		if strings.Contains(logs, marker) {
 			t.Fatalf("the log contains %q:\n%s", marker, logs)
 		}
+	}
+}
+
+func TestDisconnectRevokesASharedTokenOnlyWithItsLastRow(t *testing.T) {
+	fake := testutil.NewFakeTikTok(t)
+	app := oauthApp(t, fake.Env())
+	app.Get("/oauth/tiktok-ads/callback?" + fake.Consent(t, authorize(t, app, "/oauth/tiktok-ads/authorize")).Encode()).
+		ExpectStatus(http.StatusSeeOther)
+	token := loginAPI(t, app, `{"email":"owner@example.com","password":"`+strongPassword+`"}`)
+	list := connectionsJSON(t, app)
+	if len(list) != 2 {
+		t.Fatalf("want two advertisers, got %v", list)
+	}
+	call(t, app, http.MethodDelete, "/api/v1/connections/"+list[0]["id"].(string), "", token).ExpectStatus(http.StatusNoContent)
+	if n := fake.Calls("/oauth2/revoke_token/"); n != 0 {
+		t.Fatalf("disconnecting one advertiser revoked the grant the other still uses (%d calls)", n)
+	}
+	// The other advertiser still works.
+	resp, out := jsonCall(t, app, http.MethodPost, "/api/v1/connections/"+list[1]["id"].(string)+"/check", "", token)
+	resp.ExpectStatus(http.StatusOK)
+	if out["status"] != "valid" {
+		t.Fatalf("the remaining advertiser after a sibling's disconnect: %v", out)
+	}
+	call(t, app, http.MethodDelete, "/api/v1/connections/"+list[1]["id"].(string), "", token).ExpectStatus(http.StatusNoContent)
+	if n := fake.Calls("/oauth2/revoke_token/"); n != 1 {
+		t.Fatalf("disconnecting the last advertiser revoked %d times, want 1", n)
+	}
+}
+
+func TestCheckRenewsAnExpiredTikTokAccessToken(t *testing.T) {
+	fake := testutil.NewFakeTikTok(t)
+	app := oauthApp(t, fake.Env())
+	app.Get("/oauth/tiktok/callback?" + fake.Consent(t, authorize(t, app, "/oauth/tiktok/authorize")).Encode()).
+		ExpectStatus(http.StatusSeeOther)
+	id := connectionsJSON(t, app)[0]["id"].(string)
+	token := loginAPI(t, app, `{"email":"owner@example.com","password":"`+strongPassword+`"}`)
+
+	fake.InvalidateAllTokens() // access tokens only: the refresh token still works
+	resp, out := jsonCall(t, app, http.MethodPost, "/api/v1/connections/"+id+"/check", "", token)
+	resp.ExpectStatus(http.StatusOK)
+	if out["status"] != "valid" || fake.RefreshCount() != 1 {
+		t.Fatalf("after a refused access token: %v, %d refreshes (want valid after 1)", out, fake.RefreshCount())
+	}
+
+	fake.InvalidateAllTokens()
+	fake.RevokeRefreshTokens() // now the grant is really gone
+	_, out = jsonCall(t, app, http.MethodPost, "/api/v1/connections/"+id+"/check", "", token)
+	if out["status"] != "invalid" || !strings.Contains(out["invalid_reason"].(string), "refresh token was refused") {
+		t.Fatalf("after a refused refresh: %v", out)
+	}
+	// The page offers Reconnect for it.
+	page := app.Get("/connections").ExpectStatus(http.StatusOK)
+	if page.Doc().Find(`tr[data-status="invalid"] a[href="/oauth/tiktok/authorize"]`).Length() != 1 {
+		t.Fatalf("no Reconnect on the invalid row: %s", page.Text("table.connections"))
 	}
 }

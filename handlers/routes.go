@@ -64,6 +64,7 @@ func (h *Handler) Routes(e *echo.Echo) {
 	e.POST("/connections/demo", h.connectDemo, member...)
 	e.POST("/connections/:id/check", h.checkConnection, member...)
 	e.POST("/connections/:id/disconnect", h.disconnectConnection, member...)
+	e.POST("/connections/:id/settings", h.saveConnectionSettings, member...)
 	e.Match(getOrHead, "/connections/pick/:id", h.pickPage, member...)
 	e.POST("/connections/pick/:id", h.pickAccounts, member...)
 	e.GET("/oauth/facebook/authorize", h.oauthAuthorize(platforms.Facebook), member...)
@@ -91,6 +92,7 @@ func (h *Handler) Routes(e *echo.Echo) {
 	e.POST("/api/v1/connections/demo", h.connectDemo, member...)
 	e.POST("/api/v1/connections/:id/check", h.checkConnection, member...)
 	e.DELETE("/api/v1/connections/:id", h.disconnectConnection, member...)
+	e.PATCH("/api/v1/connections/:id", h.saveConnectionSettings, member...)
 }
 
 // with returns the browser middleware followed by extra (a fresh slice, so

@@ -10,7 +10,7 @@ import (
 // It runs every TOKEN_REFRESH_INTERVAL on the leader.
 func (s *Scheduler) tokenHealth(ctx context.Context) error {
 	started := s.clock.Now()
-	r, err := s.conns.RunHealth(ctx, started)
+	r, err := s.conns.RunHealth(ctx, started, s.cfg.TokenRefreshInterval.Duration())
 	if err != nil {
 		s.logger.Error("token health: some connections failed", "err", err)
 	}

@@ -19,9 +19,14 @@ ALTER TABLE ad_token
     -- The last check's transient failure (the token may still be fine).
     ADD COLUMN last_check_error text NOT NULL DEFAULT '',
     ADD COLUMN connected_by uuid,
+    -- SHA-256 of the access token: one token can back several rows (every
+    -- advertiser of a TikTok Ads grant); Disconnect revokes it only when no
+    -- other row still uses it.
+    ADD COLUMN token_fingerprint bytea,
     ADD CONSTRAINT ad_token_invalid_reason CHECK (is_valid OR invalidated_at IS NOT NULL);
 CREATE INDEX ad_token_platform_user_idx ON ad_token (platform, platform_user_id) WHERE platform_user_id <> '';
 CREATE INDEX ad_token_tenant_idx ON ad_token (tenant_id, platform, account_name);
+CREATE INDEX ad_token_fingerprint_idx ON ad_token (platform, token_fingerprint);
 
 -- An OAuth callback's token and accounts, until the user picks which
 -- accounts to connect. The payload (tokens included) is vault-encrypted.
@@ -53,10 +58,12 @@ CREATE TABLE data_deletion_request (
 -- +migrate Down
 DROP TABLE data_deletion_request;
 DROP TABLE oauth_pending;
+DROP INDEX ad_token_fingerprint_idx;
 DROP INDEX ad_token_tenant_idx;
 DROP INDEX ad_token_platform_user_idx;
 ALTER TABLE ad_token
     DROP CONSTRAINT ad_token_invalid_reason,
+    DROP COLUMN token_fingerprint,
     DROP COLUMN connected_by,
     DROP COLUMN last_check_error,
     DROP COLUMN expiry_warned_for,

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"time"
@@ -30,6 +31,7 @@ type Connection struct {
 	InvalidatedAt    *time.Time      `db:"invalidated_at" json:"invalidated_at,omitempty"`
 	LastCheckError   string          `db:"last_check_error" json:"last_check_error,omitempty"`
 	PlatformUserID   string          `db:"platform_user_id" json:"-"`
+	HasRefreshToken  bool            `db:"has_refresh" json:"-"`
 	Meta             json.RawMessage `db:"meta" json:"meta"`
 	CreatedAt        time.Time       `db:"created_at" json:"created_at"`
 	UpdatedAt        time.Time       `db:"updated_at" json:"updated_at"`
@@ -47,14 +49,25 @@ const (
 // admins are warned.
 const ExpiryWarning = 7 * 24 * time.Hour
 
+// Expiry is when the connection stops working unless reconnected: the
+// refresh token's expiry when it has one (the access token is renewed in
+// the background), else the access token's. nil: never.
+func (c Connection) Expiry() *time.Time {
+	if c.HasRefreshToken {
+		return c.RefreshExpiresAt
+	}
+	return c.ExpiresAt
+}
+
 // Status is valid, expiring (within ExpiryWarning), expired or invalid.
 func (c Connection) Status(now time.Time) string {
+	exp := c.Expiry()
 	switch {
 	case !c.IsValid:
 		return ConnectionInvalid
-	case c.ExpiresAt != nil && !c.ExpiresAt.After(now):
+	case exp != nil && !exp.After(now):
 		return ConnectionExpired
-	case c.ExpiresAt != nil && c.ExpiresAt.Sub(now) < ExpiryWarning:
+	case exp != nil && exp.Sub(now) < ExpiryWarning:
 		return ConnectionExpiring
 	}
 	return ConnectionValid
@@ -90,11 +103,28 @@ type ConnectionInput struct {
 
 const connectionColumns = `id, tenant_id, platform, kind, account_ref, account_name, scope, expires_at,
 	refresh_expires_at, is_valid, last_validated, invalid_reason, invalidated_at, last_check_error,
-	platform_user_id, meta, created_at, updated_at`
+	platform_user_id, meta, created_at, updated_at, refresh_token_enc IS NOT NULL AS has_refresh`
 
 // Places of the encrypted columns, binding each ciphertext to its row.
 func accessPlace(id string) []byte  { return vault.Place("ad_token", id, "access_token") }
 func refreshPlace(id string) []byte { return vault.Place("ad_token", id, "refresh_token") }
+
+// fingerprint identifies a token without revealing it (tokens are long
+// random strings: an unkeyed hash cannot be reversed).
+func fingerprint(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:]
+}
+
+// TokenSharedElsewhere reports whether another connection (in any tenant)
+// holds the same token as this one, so revoking it would break that one.
+func (s *Store) TokenSharedElsewhere(ctx context.Context, tenantID, id string) (bool, error) {
+	var shared bool
+	err := s.db.GetContext(ctx, &shared, `SELECT EXISTS (SELECT 1 FROM ad_token c JOIN ad_token o
+			ON o.platform = c.platform AND o.token_fingerprint = c.token_fingerprint AND o.id <> c.id
+		WHERE c.tenant_id = $1 AND c.id = $2)`, tenantID, id)
+	return shared, err
+}
 
 var errNoVault = errors.New("models: the store has no vault (SetVault) to encrypt tokens")
 
@@ -154,7 +184,7 @@ func (s *Store) upsertConnection(ctx context.Context, tx *sqlxTx, tenantID, user
 	if in.RefreshToken != "" {
 		refresh = s.vault.Seal([]byte(in.RefreshToken), refreshPlace(row.ID))
 	}
-	const update = `UPDATE ad_token SET account_name = $3, access_token_enc = $4,
+	const update = `UPDATE ad_token SET account_name = $3, access_token_enc = $4, token_fingerprint = $12,
 			refresh_token_enc = COALESCE($5, refresh_token_enc), scope = $6, expires_at = $7,
 			refresh_expires_at = CASE WHEN $5::bytea IS NULL THEN refresh_expires_at ELSE $8 END,
 			platform_user_id = $9, meta = $10, is_valid = true, invalid_reason = '', invalidated_at = NULL,
@@ -164,7 +194,7 @@ func (s *Store) upsertConnection(ctx context.Context, tx *sqlxTx, tenantID, user
 	var c Connection
 	err = tx.GetContext(ctx, &c, update, tenantID, row.ID, in.AccountName,
 		s.vault.Seal([]byte(in.AccessToken), accessPlace(row.ID)), refresh, in.Scope,
-		nullTime(in.ExpiresAt), nullTime(in.RefreshExpiresAt), in.PlatformUserID, meta, userID)
+		nullTime(in.ExpiresAt), nullTime(in.RefreshExpiresAt), in.PlatformUserID, meta, userID, fingerprint(in.AccessToken))
 	return c, row.Created, err
 }
 

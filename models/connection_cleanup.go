@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	"adpilot/vault"
@@ -109,12 +111,14 @@ func (s *Store) GetDataDeletion(ctx context.Context, code string) (DataDeletion,
 // the vault's current key (after MASTER_SECRET_KEY changed and the old one
 // moved to MASTER_SECRET_KEY_PREVIOUS). Rows already under the current key
 // are skipped, so it can be run again after an interruption. It returns how
-// many values were re-encrypted.
+// many values were re-encrypted. A value no key opens is skipped (the rest
+// still rotate) and reported in the error.
 func (s *Store) RotateVault(ctx context.Context) (int, error) {
 	if s.vault == nil {
 		return 0, errNoVault
 	}
 	rotated := 0
+	var unreadable []string
 	columns := []struct{ table, column string }{
 		{"ad_token", "access_token_enc"}, {"ad_token", "refresh_token_enc"}, {"oauth_pending", "payload_enc"},
 	}
@@ -136,7 +140,8 @@ func (s *Store) RotateVault(ctx context.Context) (int, error) {
 			}
 			plain, err := s.vault.Open(r.Enc, place(r.ID))
 			if err != nil {
-				return rotated, err
+				unreadable = append(unreadable, col.table+" "+r.ID+" "+trimEnc(col.column))
+				continue
 			}
 			// Only replace the value read: a concurrent reconnect wins.
 			res, err := s.db.ExecContext(ctx, `UPDATE `+col.table+` SET `+col.column+` = $2 WHERE id = $1 AND `+col.column+` = $3`,
@@ -148,6 +153,10 @@ func (s *Store) RotateVault(ctx context.Context) (int, error) {
 				rotated++
 			}
 		}
+	}
+	if len(unreadable) > 0 {
+		return rotated, fmt.Errorf("%d value(s) open with no configured key and were left as they are: %s",
+			len(unreadable), strings.Join(unreadable, "; "))
 	}
 	return rotated, nil
 }

@@ -132,58 +132,78 @@ type RefreshOutcome struct {
 // refresh runs, so across replicas a token is refreshed once, and the new
 // pair is stored in one statement. Rows whose refresh fails are reported,
 // not changed: the caller decides (invalidate, retry next time).
-func (s *Store) RefreshExpiring(ctx context.Context, platform string, deadline time.Time,
-	refresh func(context.Context, Connection, Credentials) (TokenUpdate, error)) ([]RefreshOutcome, error) {
+func (s *Store) RefreshExpiring(ctx context.Context, platform string, deadline time.Time, refresh RefreshFunc) ([]RefreshOutcome, error) {
 	var out []RefreshOutcome
 	tried := pq.StringArray{}
 	for {
-		var done bool
-		err := s.withTx(ctx, func(tx *sqlxTx) error {
-			var row struct {
-				Connection
-				AccessEnc  []byte `db:"access_token_enc"`
-				RefreshEnc []byte `db:"refresh_token_enc"`
-			}
-			err := tx.GetContext(ctx, &row, `SELECT `+connectionColumns+`, access_token_enc, refresh_token_enc FROM ad_token
-				WHERE platform = $1 AND is_valid AND refresh_token_enc IS NOT NULL AND expires_at < $2
-					AND NOT (id::text = ANY($3))
-				ORDER BY expires_at LIMIT 1 FOR UPDATE SKIP LOCKED`, platform, deadline, tried)
-			if err != nil {
-				done = true
-				return ignoreNotFound(normalize(err))
-			}
-			tried = append(tried, row.ID)
-			creds, err := s.openCredentials(row.ID, row.AccessEnc, row.RefreshEnc)
-			if err != nil {
-				out = append(out, RefreshOutcome{Connection: row.Connection, Err: err})
-				return nil
-			}
-			upd, err := refresh(ctx, row.Connection, creds)
-			if err != nil {
-				out = append(out, RefreshOutcome{Connection: row.Connection, Err: err})
-				return nil
-			}
-			var rt []byte
-			if upd.RefreshToken != "" {
-				rt = s.vault.Seal([]byte(upd.RefreshToken), refreshPlace(row.ID))
-			}
-			err = tx.GetContext(ctx, &row.Connection, `UPDATE ad_token SET access_token_enc = $2,
-					refresh_token_enc = COALESCE($3, refresh_token_enc), expires_at = $4,
-					refresh_expires_at = CASE WHEN $3::bytea IS NULL THEN refresh_expires_at ELSE COALESCE($5, refresh_expires_at) END,
-					scope = COALESCE(NULLIF($6, ''), scope), last_validated = now(), last_check_error = ''
-				WHERE id = $1 RETURNING `+connectionColumns,
-				row.ID, s.vault.Seal([]byte(upd.AccessToken), accessPlace(row.ID)), rt,
-				nullTime(upd.ExpiresAt), nullTime(upd.RefreshExpiresAt), upd.Scope)
-			if err != nil {
-				return err
-			}
-			out = append(out, RefreshOutcome{Connection: row.Connection})
-			return nil
-		})
-		if err != nil || done {
+		o, found, err := s.refreshLocked(ctx, `platform = $1 AND is_valid AND refresh_token_enc IS NOT NULL
+			AND expires_at < $2 AND NOT (id::text = ANY($3)) ORDER BY expires_at`, []any{platform, deadline, tried}, refresh)
+		if err != nil || !found {
 			return out, err
 		}
+		tried = append(tried, o.Connection.ID)
+		out = append(out, o)
 	}
+}
+
+// RefreshConnection refreshes one connection now (its access token was
+// refused but it holds a refresh token). A row another replica is
+// refreshing at this moment is not found.
+func (s *Store) RefreshConnection(ctx context.Context, tenantID, id string, refresh RefreshFunc) (RefreshOutcome, error) {
+	if !validUUID(id) {
+		return RefreshOutcome{}, ErrNotFound
+	}
+	o, found, err := s.refreshLocked(ctx, `tenant_id = $1 AND id = $2 AND refresh_token_enc IS NOT NULL`, []any{tenantID, id}, refresh)
+	if err == nil && !found {
+		err = ErrNotFound
+	}
+	return o, err
+}
+
+// RefreshFunc trades a connection's credentials for fresh tokens.
+type RefreshFunc func(context.Context, Connection, Credentials) (TokenUpdate, error)
+
+// refreshLocked locks the first row matching where, runs refresh while
+// holding the lock, and stores its result in the same transaction.
+func (s *Store) refreshLocked(ctx context.Context, where string, args []any, refresh RefreshFunc) (RefreshOutcome, bool, error) {
+	var out RefreshOutcome
+	found := false
+	err := s.withTx(ctx, func(tx *sqlxTx) error {
+		var row struct {
+			Connection
+			AccessEnc  []byte `db:"access_token_enc"`
+			RefreshEnc []byte `db:"refresh_token_enc"`
+		}
+		err := tx.GetContext(ctx, &row, `SELECT `+connectionColumns+`, access_token_enc, refresh_token_enc FROM ad_token
+			WHERE `+where+` LIMIT 1 FOR UPDATE SKIP LOCKED`, args...)
+		if err != nil {
+			return ignoreNotFound(normalize(err))
+		}
+		found = true
+		out.Connection = row.Connection
+		creds, err := s.openCredentials(row.ID, row.AccessEnc, row.RefreshEnc)
+		if err != nil {
+			out.Err = err
+			return nil
+		}
+		upd, err := refresh(ctx, row.Connection, creds)
+		if err != nil {
+			out.Err = err
+			return nil
+		}
+		var rt []byte
+		if upd.RefreshToken != "" {
+			rt = s.vault.Seal([]byte(upd.RefreshToken), refreshPlace(row.ID))
+		}
+		return tx.GetContext(ctx, &out.Connection, `UPDATE ad_token SET access_token_enc = $2, token_fingerprint = $7,
+				refresh_token_enc = COALESCE($3, refresh_token_enc), expires_at = $4,
+				refresh_expires_at = CASE WHEN $3::bytea IS NULL THEN refresh_expires_at ELSE COALESCE($5, refresh_expires_at) END,
+				scope = COALESCE(NULLIF($6, ''), scope), last_validated = now(), last_check_error = ''
+			WHERE id = $1 RETURNING `+connectionColumns,
+			row.ID, s.vault.Seal([]byte(upd.AccessToken), accessPlace(row.ID)), rt,
+			nullTime(upd.ExpiresAt), nullTime(upd.RefreshExpiresAt), upd.Scope, fingerprint(upd.AccessToken))
+	})
+	return out, found, err
 }
 
 func ignoreNotFound(err error) error {

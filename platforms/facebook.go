@@ -2,6 +2,7 @@ package platforms
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -176,8 +177,19 @@ func (f *FacebookClient) TokenInfo(ctx context.Context, cred Credentials) (Token
 			} `json:"error"`
 		} `json:"data"`
 	}
+	if !f.Configured() {
+		return TokenInfo{}, &Error{Platform: Facebook, Kind: KindPermission, Message: "FB_APP_ID and FB_APP_SECRET are not set: tokens cannot be checked"}
+	}
 	err := f.do(ctx, fbReq{method: http.MethodGet, path: "debug_token", token: f.appToken(),
 		params: url.Values{"input_token": {cred.AccessToken}}}, &res)
+	var pe *Error
+	if errors.As(err, &pe) && pe.Kind == KindTokenInvalid {
+		// A top-level token error is about our app token (a wrong or rotated
+		// FB_APP_SECRET), not the user's: a dead user token answers
+		// is_valid=false. Never let it invalidate every connection.
+		return TokenInfo{}, &Error{Platform: Facebook, Kind: KindPermission, Code: pe.Code, Subcode: pe.Subcode,
+			Message: "Facebook refused the app credentials (check FB_APP_ID and FB_APP_SECRET): " + pe.Message, TraceID: pe.TraceID}
+	}
 	if err != nil {
 		return TokenInfo{}, err
 	}

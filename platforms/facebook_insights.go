@@ -107,7 +107,11 @@ func (f *FacebookClient) asyncInsights(ctx context.Context, req fbReq) ([]fbInsi
 	}
 	post := req
 	post.method = http.MethodPost
-	if err := f.do(ctx, post, &run); err != nil {
+	// One try: a retry after a lost answer would start a second report run.
+	if err := f.gate.check(post.scope, f.now()); err != nil {
+		return nil, err
+	}
+	if err := f.once(ctx, post, &run); err != nil {
 		return nil, err
 	}
 	if run.ID == "" {

@@ -155,6 +155,9 @@ func fbExchangeError(err error) error {
 	return &Error{Platform: Facebook, Kind: KindTransient, Message: "code exchange failed", Err: fbRedactURL(err)}
 }
 
+// SignedRequestMaxAge is how old a signed_request may be.
+const SignedRequestMaxAge = 24 * time.Hour
+
 // SignedRequest is the verified payload of a deauthorize or data deletion
 // callback.
 type SignedRequest struct {
@@ -201,7 +204,13 @@ func (f *FacebookClient) ParseSignedRequest(signed string) (SignedRequest, error
 	if _, err := strconv.ParseUint(uid, 10, 64); err != nil {
 		return bad("no user_id")
 	}
-	return SignedRequest{UserID: uid, IssuedAt: time.Unix(p.IssuedAt, 0).UTC(), Algorithm: p.Algorithm}, nil
+	issued := time.Unix(p.IssuedAt, 0).UTC()
+	// A captured request replayed later would delete connections made
+	// since; Facebook sends these at once.
+	if p.IssuedAt != 0 && f.now().Sub(issued) > SignedRequestMaxAge {
+		return SignedRequest{}, &Error{Platform: Facebook, Kind: KindInvalidRequest, Message: "signed_request is too old"}
+	}
+	return SignedRequest{UserID: uid, IssuedAt: issued, Algorithm: p.Algorithm}, nil
 }
 
 // fbB64URL decodes base64url with or without padding.

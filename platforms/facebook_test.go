@@ -277,6 +277,24 @@ func TestFacebookTokenInfo(t *testing.T) {
 	}
 }
 
+// A wrong app secret makes debug_token refuse our app token: that is no
+// verdict on the user's token, and must not read as one.
+func TestFacebookTokenInfoWithWrongAppSecret(t *testing.T) {
+	h := newFB(t)
+	cred := h.userCred()
+	wrong := h.s
+	wrong.FacebookAppSecret = "rotated-secret-value"
+	_, err := platforms.NewFacebook(wrong).TokenInfo(h.ctx, cred)
+	h.wantKind(t, err, platforms.KindPermission)
+	if strings.Contains(err.Error(), "rotated-secret-value") || strings.Contains(err.Error(), cred.AccessToken) {
+		t.Fatalf("error leaks a secret: %v", err)
+	}
+	unset := h.s
+	unset.FacebookAppID, unset.FacebookAppSecret = "", ""
+	_, err = platforms.NewFacebook(unset).TokenInfo(h.ctx, cred)
+	h.wantKind(t, err, platforms.KindPermission)
+}
+
 func TestFacebookSetStatusRevokeUnsupported(t *testing.T) {
 	h := newFB(t)
 	cred := h.userCred()
@@ -327,9 +345,11 @@ func TestFacebookParseSignedRequest(t *testing.T) {
 	forged := testutil.NewFakeFacebook(t).SignedRequest("10001") // signed with another secret
 	tampered := sig + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"algorithm":"HMAC-SHA256","issued_at":1,"user_id":"666"}`))
 	sha1Payload := base64.RawURLEncoding.EncodeToString([]byte(`{"algorithm":"HMAC-SHA1","issued_at":1,"user_id":"1"}`))
+	stalePayload := base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf(`{"algorithm":"HMAC-SHA256","issued_at":%d,"user_id":"10001"}`,
+		h.now.Add(-platforms.SignedRequestMaxAge-time.Hour).Unix())))
 	for name, in := range map[string]string{"forged": forged, "tampered": tampered, "empty": "", "one part": payload,
 		"three parts": good + ".x", "not base64": "!!!." + payload, "empty sig": "." + payload,
-		"wrong algorithm": resign(h.fake.AppSecret, sha1Payload)} {
+		"wrong algorithm": resign(h.fake.AppSecret, sha1Payload), "replayed days later": resign(h.fake.AppSecret, stalePayload)} {
 		if _, err := h.c.ParseSignedRequest(in); platforms.KindOf(err) != platforms.KindInvalidRequest {
 			t.Errorf("%s: err = %v, want invalid request", name, err)
 		}

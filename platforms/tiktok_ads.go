@@ -3,6 +3,7 @@ package platforms
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -82,7 +83,9 @@ func (c *TikTokAdsClient) authorized(ctx context.Context, token string) ([]ttAdv
 	}
 	out := make([]ttAdvertiser, 0, len(data.List))
 	for _, a := range data.List {
-		out = append(out, ttAdvertiser{ID: ttString(a.ID), Name: a.Name})
+		if id := ttString(a.ID); id != "" && id != "null" { // an id-less entry cannot become a connection
+			out = append(out, ttAdvertiser{ID: id, Name: a.Name})
+		}
 	}
 	return out, nil
 }
@@ -286,6 +289,11 @@ func (c *TikTokAdsClient) Insights(ctx context.Context, cred Credentials, q Insi
 			}
 			if page >= data.PageInfo.TotalPage {
 				break
+			}
+			if page == ttReportMaxPages {
+				// Never hand back a silently truncated report.
+				return nil, &Error{Platform: TikTokAds, Kind: KindInvalidRequest,
+					Message: fmt.Sprintf("the report has %d pages, more than the %d read per query: ask for a shorter range or a higher level", data.PageInfo.TotalPage, ttReportMaxPages)}
 			}
 		}
 	}

@@ -89,7 +89,7 @@ func (p *TikTokAdsProvider) Exchange(ctx context.Context, authCode string) (Toke
 	}
 	body, _ := json.Marshal(map[string]string{"app_id": p.AppID, "secret": p.Secret, "auth_code": authCode})
 	req := ttRequest{method: http.MethodPost, url: p.BusinessURL + "/open_api/v1.3/oauth2/access_token/", body: body, token: authCode,
-		header: http.Header{"Content-Type": {"application/json"}}}
+		header: http.Header{"Content-Type": {"application/json"}}, once: true}
 	if err := p.caller.do(ctx, req, p.caller.adsCheck(&data)); err != nil {
 		var pe *Error
 		if errors.As(err, &pe) && !pe.Retryable() {

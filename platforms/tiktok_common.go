@@ -64,13 +64,21 @@ type ttRequest struct {
 	header http.Header
 	body   []byte
 	token  string // scrubbed from transport errors too
+	// once: a single try. Code exchanges and refresh grants consume what
+	// they send (a code, a rotating refresh token): a retry after a lost
+	// answer would be refused and mistaken for a dead token.
+	once bool
 }
 
 // ttCheck turns one response into nil (and decodes it) or an *Error.
 type ttCheck func(status int, h http.Header, body []byte) error
 
 func (c *ttCaller) do(ctx context.Context, r ttRequest, check ttCheck) error {
-	return c.retry.Do(ctx, func(ctx context.Context) error {
+	retry := c.retry
+	if r.once {
+		retry.Attempts = 1
+	}
+	return retry.Do(ctx, func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 		req, err := http.NewRequestWithContext(ctx, r.method, r.url, bytes.NewReader(r.body))

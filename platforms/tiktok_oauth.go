@@ -156,7 +156,7 @@ func (p *TikTokProvider) token(ctx context.Context, form url.Values, invalidGran
 	form.Set("client_secret", p.ClientSecret)
 	var raw ttOAuthToken
 	req := ttRequest{method: http.MethodPost, url: p.APIURL + "/v2/oauth/token/", body: []byte(form.Encode()), token: secret,
-		header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}}
+		header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, once: true}
 	if err := p.caller.do(ctx, req, p.caller.oauthCheck(&raw, invalidGrant)); err != nil {
 		return Token{}, err
 	}

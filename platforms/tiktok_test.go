@@ -377,9 +377,16 @@ func TestTikTokRetryDecisions(t *testing.T) {
 
 	// Transport errors are transient, retried, then returned.
 	s.TikTokAPIURL = "http://127.0.0.1:1"
+	_, err = platforms.NewTikTok(s).Accounts(ctx, "at-secret-value")
+	ttPlatformError(t, f, err, platforms.KindTransient, "at-secret-value")
+	if len(w.all()) != 4 {
+		t.Fatalf("transport error waits %v", w.all())
+	}
+	// A refresh is tried once: TikTok rotates the refresh token, so a retry
+	// after a lost answer would be refused and kill the connection.
 	_, err = platforms.NewTikTok(s).Refresh(ctx, "rt-secret-value")
 	ttPlatformError(t, f, err, platforms.KindTransient, "rt-secret-value")
 	if len(w.all()) != 4 {
-		t.Fatalf("transport error waits %v", w.all())
+		t.Fatalf("a refresh was retried: waits %v", w.all())
 	}
 }
