@@ -55,7 +55,11 @@ func (s *Scheduler) sendOutbox(ctx context.Context) error {
 // and the recipient's domain only: bodies hold one-time links.
 func (s *Scheduler) deliver(ctx context.Context, e models.OutboxEmail) {
 	log := s.logger.With("outbox_id", e.ID, "recipient_domain", domainOf(e.To), "attempt", e.Attempts+1)
-	sendErr := s.mailer.Send(ctx, mailer.Message{To: e.To, Subject: e.Subject, Text: e.Text, HTML: e.HTML})
+	msg := mailer.Message{To: e.To, Subject: e.Subject, Text: e.Text, HTML: e.HTML}
+	for _, a := range e.Attachments {
+		msg.Attachments = append(msg.Attachments, mailer.Attachment{Name: a.Name, ContentType: a.ContentType, Data: a.Data, Inline: a.Inline})
+	}
+	sendErr := s.mailer.Send(ctx, msg)
 	// Record the outcome even when shutdown cancelled ctx meanwhile.
 	recordCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()

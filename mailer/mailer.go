@@ -12,12 +12,23 @@ import (
 	gomail "github.com/wneessen/go-mail"
 )
 
-// Message is one email to deliver, with a plain-text and an HTML part.
+// Message is one email to deliver, with a plain-text and an HTML part,
+// and optional attachments.
 type Message struct {
-	To      string
-	Subject string
-	Text    string
-	HTML    string
+	To          string
+	Subject     string
+	Text        string
+	HTML        string
+	Attachments []Attachment
+}
+
+// Attachment is a file of a message. An Inline one (a chart) is embedded
+// and referenced from the HTML as cid:<Name>.
+type Attachment struct {
+	Name        string
+	ContentType string
+	Data        []byte
+	Inline      bool
 }
 
 // Sender delivers messages. Implementations are safe for concurrent use.

@@ -1,6 +1,7 @@
 package mailer
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -140,6 +141,18 @@ func (s *SMTP) build(m Message) (*gomail.Msg, error) {
 	msg.SetGenHeader("Auto-Submitted", "auto-generated")
 	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 	msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
+	for _, a := range m.Attachments {
+		opts := []gomail.FileOption{gomail.WithFileContentType(gomail.ContentType(a.ContentType))}
+		var err error
+		if a.Inline {
+			err = msg.EmbedReader(a.Name, bytes.NewReader(a.Data), append(opts, gomail.WithFileContentID(a.Name))...)
+		} else {
+			err = msg.AttachReader(a.Name, bytes.NewReader(a.Data), opts...)
+		}
+		if err != nil {
+			return nil, errors.New("attachment " + a.Name + ": " + err.Error())
+		}
+	}
 	return msg, nil
 }
 

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -23,43 +24,78 @@ const maxErrorLen = 1000
 // Email is a message to queue. TenantID is "" for mail that belongs to no
 // tenant (such as an operator's).
 type Email struct {
-	TenantID string
-	To       string
-	Subject  string
-	Text     string
-	HTML     string
+	TenantID    string
+	To          string
+	Subject     string
+	Text        string
+	HTML        string
+	Attachments []EmailAttachment
+}
+
+// EmailAttachment is a file sent with an email; Inline ones (images) are
+// referenced from the HTML as cid:<Name>.
+type EmailAttachment struct {
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Data        []byte `json:"data"`
+	Inline      bool   `json:"inline,omitempty"`
+}
+
+// Attachments is the attachments column (JSON).
+type Attachments []EmailAttachment
+
+// Scan reads the jsonb column.
+func (a *Attachments) Scan(src any) error {
+	switch v := src.(type) {
+	case []byte:
+		return json.Unmarshal(v, a)
+	case string:
+		return json.Unmarshal([]byte(v), a)
+	case nil:
+		*a = nil
+		return nil
+	}
+	return errors.New("models: cannot scan attachments")
 }
 
 // OutboxEmail is one row of the durable email outbox.
 type OutboxEmail struct {
-	ID            string     `db:"id"`
-	TenantID      string     `db:"tenant_id"` // "" = no tenant
-	To            string     `db:"to_address"`
-	Subject       string     `db:"subject"`
-	Text          string     `db:"text_body"`
-	HTML          string     `db:"html_body"`
-	Status        string     `db:"status"` // pending, sent or failed
-	Attempts      int        `db:"attempts"`
-	NextAttemptAt time.Time  `db:"next_attempt_at"`
-	LastError     string     `db:"last_error"` // "" = none
-	CreatedAt     time.Time  `db:"created_at"`
-	SentAt        *time.Time `db:"sent_at"`
+	ID            string      `db:"id"`
+	TenantID      string      `db:"tenant_id"` // "" = no tenant
+	To            string      `db:"to_address"`
+	Subject       string      `db:"subject"`
+	Text          string      `db:"text_body"`
+	HTML          string      `db:"html_body"`
+	Status        string      `db:"status"` // pending, sent or failed
+	Attempts      int         `db:"attempts"`
+	NextAttemptAt time.Time   `db:"next_attempt_at"`
+	LastError     string      `db:"last_error"` // "" = none
+	CreatedAt     time.Time   `db:"created_at"`
+	SentAt        *time.Time  `db:"sent_at"`
+	Attachments   Attachments `db:"attachments"`
 }
 
 // outboxColumns selects an OutboxEmail, NULLs as empty strings.
 const outboxColumns = `id, COALESCE(tenant_id::text, '') AS tenant_id, to_address, subject, text_body, html_body,
-	status, attempts, next_attempt_at, COALESCE(last_error, '') AS last_error, created_at, sent_at`
+	status, attempts, next_attempt_at, COALESCE(last_error, '') AS last_error, created_at, sent_at, attachments`
 
 // enqueueEmail queues e through q, so a store method can queue mail in the
 // same transaction as the action it reports (pass its *sqlx.Tx): the email
 // exists exactly when the action committed.
 func enqueueEmail(ctx context.Context, q querier, e Email) error {
-	const insert = `INSERT INTO email_outbox (tenant_id, to_address, subject, text_body, html_body)
-		VALUES (NULLIF($1, '')::uuid, $2, $3, $4, $5)`
+	const insert = `INSERT INTO email_outbox (tenant_id, to_address, subject, text_body, html_body, attachments)
+		VALUES (NULLIF($1, '')::uuid, $2, $3, $4, $5, $6)`
 	if strings.TrimSpace(e.To) == "" {
 		return errors.New("models: email without a recipient")
 	}
-	_, err := q.ExecContext(ctx, insert, e.TenantID, e.To, e.Subject, e.Text, e.HTML)
+	att := []byte("[]")
+	if len(e.Attachments) > 0 {
+		var err error
+		if att, err = json.Marshal(e.Attachments); err != nil {
+			return err
+		}
+	}
+	_, err := q.ExecContext(ctx, insert, e.TenantID, e.To, e.Subject, e.Text, e.HTML, att)
 	return err
 }
 

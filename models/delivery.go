@@ -1,0 +1,210 @@
+package models
+
+import (
+	"context"
+	"time"
+)
+
+// Delivery statuses.
+const (
+	DeliveryPending   = "pending"
+	DeliveryDelivered = "delivered"
+	DeliveryFailed    = "failed"
+)
+
+// Attempt outcomes.
+const (
+	OutcomeDelivered = "delivered"
+	OutcomeRetry     = "retry"
+	OutcomeFailed    = "failed"
+	OutcomeGone      = "gone"
+	OutcomeMigrated  = "migrated"
+)
+
+// Delivery is one message on its way to one destination.
+type Delivery struct {
+	ID             string     `db:"id"`
+	TenantID       string     `db:"tenant_id"`
+	DestinationID  string     `db:"destination_id"`
+	RunID          *string    `db:"run_id"`
+	Event          string     `db:"event"`
+	Title          string     `db:"title"`
+	Status         string     `db:"status"`
+	Attempts       int        `db:"attempts"`
+	NextAttemptAt  time.Time  `db:"next_attempt_at"`
+	LastStatusCode *int       `db:"last_status_code"`
+	LastError      string     `db:"last_error"`
+	Payload        []byte     `db:"payload"`
+	CreatedAt      time.Time  `db:"created_at"`
+	DeliveredAt    *time.Time `db:"delivered_at"`
+}
+
+// DeliveryAttempt is one try of a delivery.
+type DeliveryAttempt struct {
+	Attempt    int       `db:"attempt"`
+	StartedAt  time.Time `db:"started_at"`
+	DurationMS int       `db:"duration_ms"`
+	StatusCode *int      `db:"status_code"`
+	Outcome    string    `db:"outcome"`
+	Error      string    `db:"error"`
+}
+
+const deliveryColumns = `id, tenant_id, destination_id, run_id, event, title, status, attempts, next_attempt_at,
+	last_status_code, last_error, payload, created_at, delivered_at`
+
+// deliveryListColumns leave the payload out of lists.
+const deliveryListColumns = `id, tenant_id, destination_id, run_id, event, title, status, attempts, next_attempt_at,
+	last_status_code, last_error, ''::bytea AS payload, created_at, delivered_at`
+
+// EnqueueDelivery writes a delivery before anything is attempted, so a
+// crash never loses it. runID may be "".
+func (s *Store) EnqueueDelivery(ctx context.Context, tenantID, destinationID, runID, event, title string, payload []byte) (Delivery, error) {
+	var d Delivery
+	err := s.db.GetContext(ctx, &d, `INSERT INTO delivery (tenant_id, destination_id, run_id, event, title, payload)
+		VALUES ($1, $2, NULLIF($3, '')::uuid, $4, left($5, 300), $6) RETURNING `+deliveryColumns,
+		tenantID, destinationID, runID, event, title, payload)
+	return d, normalize(err)
+}
+
+// ClaimDueDeliveries leases up to limit pending deliveries that are due,
+// across tenants: their next attempt moves lease ahead, so no other replica
+// takes them meanwhile, and a worker that crashes leaves them to come due
+// again. Deliveries to an inactive destination are failed on the way.
+func (s *Store) ClaimDueDeliveries(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]Delivery, error) {
+	out := []Delivery{}
+	err := s.db.SelectContext(ctx, &out, `WITH due AS (
+			SELECT id FROM delivery WHERE status = 'pending' AND next_attempt_at <= $1
+			ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+		UPDATE delivery d SET next_attempt_at = $1::timestamptz + $3 * interval '1 millisecond'
+		FROM due WHERE d.id = due.id RETURNING `+prefixColumns(deliveryColumns, "d."), now, limit, lease.Milliseconds())
+	return out, err
+}
+
+// ClaimDelivery leases one delivery now (Send test, Retry), if it is still
+// pending and nobody else holds it.
+func (s *Store) ClaimDelivery(ctx context.Context, tenantID, id string, now time.Time, lease time.Duration) (Delivery, error) {
+	if !validUUID(id) {
+		return Delivery{}, ErrNotFound
+	}
+	var d Delivery
+	err := s.db.GetContext(ctx, &d, `UPDATE delivery SET next_attempt_at = $3::timestamptz + $4 * interval '1 millisecond'
+		WHERE id = (SELECT id FROM delivery WHERE tenant_id = $1 AND id = $2 AND status = 'pending' AND next_attempt_at <= $3
+			FOR UPDATE SKIP LOCKED)
+		RETURNING `+deliveryColumns, tenantID, id, now, lease.Milliseconds())
+	return d, normalize(err)
+}
+
+// AttemptResult is what one attempt did.
+type AttemptResult struct {
+	StartedAt  time.Time
+	Duration   time.Duration
+	StatusCode int    // 0: none
+	Outcome    string // Outcome* constants
+	Error      string
+	// NextAttemptAt, for OutcomeRetry and OutcomeMigrated: when to try again.
+	NextAttemptAt time.Time
+}
+
+// RecordAttempt stores an attempt and moves the delivery on: delivered,
+// pending again (retry, migrated) or failed (failed, gone).
+func (s *Store) RecordAttempt(ctx context.Context, d Delivery, r AttemptResult) (Delivery, error) {
+	status := DeliveryPending
+	switch r.Outcome {
+	case OutcomeDelivered:
+		status = DeliveryDelivered
+	case OutcomeFailed, OutcomeGone:
+		status = DeliveryFailed
+	}
+	var out Delivery
+	err := s.withTx(ctx, func(tx *sqlxTx) error {
+		if err := tx.GetContext(ctx, &out, `UPDATE delivery SET attempts = attempts + 1, status = $3,
+				next_attempt_at = COALESCE($4, next_attempt_at), last_status_code = $5, last_error = left($6, 1000),
+				delivered_at = CASE WHEN $3 = 'delivered' THEN now() ELSE delivered_at END
+			WHERE tenant_id = $1 AND id = $2 RETURNING `+deliveryColumns,
+			d.TenantID, d.ID, status, nullTime(r.NextAttemptAt), nullInt(r.StatusCode), r.Error); err != nil {
+			return normalize(err)
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO delivery_attempt (tenant_id, delivery_id, attempt, started_at, duration_ms, status_code, outcome, error)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, left($8, 1000))`, d.TenantID, d.ID, out.Attempts, r.StartedAt,
+			r.Duration.Milliseconds(), nullInt(r.StatusCode), r.Outcome, r.Error)
+		return err
+	})
+	return out, err
+}
+
+func nullInt(n int) any {
+	if n == 0 {
+		return nil
+	}
+	return n
+}
+
+// GetDelivery returns one of the tenant's deliveries, payload included.
+func (s *Store) GetDelivery(ctx context.Context, tenantID, id string) (Delivery, error) {
+	if !validUUID(id) {
+		return Delivery{}, ErrNotFound
+	}
+	var d Delivery
+	err := s.db.GetContext(ctx, &d, `SELECT `+deliveryColumns+` FROM delivery WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+	return d, normalize(err)
+}
+
+// ListDeliveries returns a destination's latest deliveries (no payloads).
+func (s *Store) ListDeliveries(ctx context.Context, tenantID, destinationID string, limit int) ([]Delivery, error) {
+	out := []Delivery{}
+	if !validUUID(destinationID) {
+		return out, ErrNotFound
+	}
+	err := s.db.SelectContext(ctx, &out, `SELECT `+deliveryListColumns+` FROM delivery WHERE tenant_id = $1 AND destination_id = $2
+		ORDER BY created_at DESC LIMIT $3`, tenantID, destinationID, limit)
+	return out, err
+}
+
+// ListAttempts returns a delivery's attempts in order.
+func (s *Store) ListAttempts(ctx context.Context, tenantID, deliveryID string) ([]DeliveryAttempt, error) {
+	out := []DeliveryAttempt{}
+	err := s.db.SelectContext(ctx, &out, `SELECT attempt, started_at, duration_ms, status_code, outcome, error FROM delivery_attempt
+		WHERE tenant_id = $1 AND delivery_id = $2 ORDER BY attempt`, tenantID, deliveryID)
+	return out, err
+}
+
+// RetryDelivery puts a failed delivery back in the queue, due now, audited.
+func (s *Store) RetryDelivery(ctx context.Context, actor User, id, ip string) (Delivery, error) {
+	if !validUUID(id) {
+		return Delivery{}, ErrNotFound
+	}
+	var d Delivery
+	err := s.withTx(ctx, func(tx *sqlxTx) error {
+		if err := tx.GetContext(ctx, &d, `UPDATE delivery SET status = 'pending', next_attempt_at = now()
+			WHERE tenant_id = $1 AND id = $2 AND status = 'failed' RETURNING `+deliveryColumns, actor.TenantID, id); err != nil {
+			return normalize(err)
+		}
+		return recordAudit(ctx, tx, AuditEntry{TenantID: actor.TenantID, ActorID: actor.ID, ActorLabel: actor.DisplayName(),
+			Action: "delivery.retry", TargetType: "delivery", TargetID: id, IP: ip})
+	})
+	return d, err
+}
+
+// QueueEmailDelivery turns an email delivery into outbox emails (one per
+// address, attachments included) and marks it delivered, in one
+// transaction: the outbox then owns retries, and nothing is sent twice.
+func (s *Store) QueueEmailDelivery(ctx context.Context, d Delivery, mails []Email, r AttemptResult) (Delivery, error) {
+	var out Delivery
+	err := s.withTx(ctx, func(tx *sqlxTx) error {
+		for _, m := range mails {
+			m.TenantID = d.TenantID
+			if err := enqueueEmail(ctx, tx, m); err != nil {
+				return err
+			}
+		}
+		if err := tx.GetContext(ctx, &out, `UPDATE delivery SET attempts = attempts + 1, status = 'delivered', delivered_at = now(),
+				last_error = '', last_status_code = NULL
+			WHERE tenant_id = $1 AND id = $2 AND status = 'pending' RETURNING `+deliveryColumns, d.TenantID, d.ID); err != nil {
+			return normalize(err)
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO delivery_attempt (tenant_id, delivery_id, attempt, started_at, duration_ms, outcome, error)
+			VALUES ($1, $2, $3, $4, $5, 'delivered', $6)`, d.TenantID, d.ID, out.Attempts, r.StartedAt, r.Duration.Milliseconds(), r.Error)
+		return err
+	})
+	return out, err
+}
