@@ -14,12 +14,14 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"adpilot/bot"
 	"adpilot/config"
 	"adpilot/connections"
 	"adpilot/handlers"
 	"adpilot/jobs"
 	"adpilot/mailer"
 	"adpilot/models"
+	"adpilot/notify"
 	"adpilot/platforms"
 	"adpilot/vault"
 )
@@ -32,6 +34,7 @@ type App struct {
 	echo      *echo.Echo
 	handler   *handlers.Handler
 	scheduler *jobs.Scheduler
+	bot       *bot.Bot // nil when the bot is off
 }
 
 // New builds the server on an open, migrated store.
@@ -53,7 +56,24 @@ func New(cfg *config.Config, store *models.Store, logger *slog.Logger, version s
 	registry := platforms.NewRegistry(PlatformSettings(cfg, logger), cfg.DemoEnabled())
 	conns := connections.New(store, registry, logger.With("component", "connections"), cfg.BaseURL)
 
-	h := handlers.New(cfg, store, logger, version, conns)
+	var telegram *notify.Telegram
+	var tgBot *bot.Bot
+	if cfg.TelegramBotToken != "" {
+		if telegram, err = notify.NewTelegram(cfg.TelegramBotToken.Reveal(), cfg.TelegramAPIURL); err != nil {
+			return nil, err
+		}
+		if tgBot, err = bot.New(cfg, store, logger.With("component", "bot"), bot.Options{}); err != nil {
+			return nil, err
+		}
+		opts = append([]jobs.Option{jobs.WithBot(tgBot)}, opts...)
+	} else {
+		logger.Info("no TELEGRAM_BOT_TOKEN: the Telegram bot is off")
+	}
+	policy := notify.URLPolicy{RequireHTTPS: cfg.IsProd(), AllowPrivate: !cfg.IsProd() || cfg.WebhookAllowPrivate}
+	dispatcher := notify.NewDispatcher(store, telegram, notify.NewWebhook(policy), logger.With("component", "delivery"), cfg.BaseURL)
+	opts = append([]jobs.Option{jobs.WithDispatcher(dispatcher)}, opts...)
+
+	h := handlers.New(cfg, store, logger, version, handlers.Services{Conns: conns, Dispatcher: dispatcher, Bot: tgBot, URLPolicy: policy})
 	h.Register(e)
 
 	if cfg.MailEnabled() {
@@ -71,7 +91,7 @@ func New(cfg *config.Config, store *models.Store, logger *slog.Logger, version s
 	if err != nil {
 		return nil, err
 	}
-	return &App{cfg: cfg, store: store, logger: logger, echo: e, handler: h, scheduler: sched}, nil
+	return &App{cfg: cfg, store: store, logger: logger, echo: e, handler: h, scheduler: sched, bot: tgBot}, nil
 }
 
 // PlatformSettings maps the configuration onto the platform clients'.
@@ -148,8 +168,20 @@ func (a *App) shutdown() error {
 	return errors.Join(errs...)
 }
 
-// StartJobs runs the background jobs (Serve does it; tests may on their own).
-func (a *App) StartJobs() { a.scheduler.Start() }
+// StartJobs runs the background jobs (Serve does it; tests may on their
+// own), and in Telegram webhook mode registers the webhook.
+func (a *App) StartJobs() {
+	a.scheduler.Start()
+	if a.bot != nil && a.bot.WebhookMode() {
+		go func() {
+			if err := a.bot.SetWebhook(context.Background()); err != nil {
+				a.logger.Error("telegram setWebhook failed; updates will not arrive until the next start", "err", err.Error())
+			} else {
+				a.logger.Info("telegram webhook registered", "url", a.cfg.BaseURL+bot.WebhookPath)
+			}
+		}()
+	}
+}
 
 // Close stops the background jobs and gives up leadership. Serve calls it
 // on shutdown; an App that never served (in tests) is closed with it directly.

@@ -69,6 +69,16 @@ type Config struct {
 	TikTokAdsAppSecret Secret `env:"TIKTOK_ADS_APP_SECRET"`
 	TikTokBusinessURL  string `env:"TIKTOK_BUSINESS_URL" envDefault:"https://business-api.tiktok.com"`
 
+	// Telegram bot. Unset token: the bot is off and Telegram destinations
+	// cannot be added.
+	TelegramBotToken      Secret `env:"TELEGRAM_BOT_TOKEN"`
+	TelegramAPIURL        string `env:"TELEGRAM_API_URL" envDefault:"https://api.telegram.org"`
+	TelegramWebhookSecret Secret `env:"TELEGRAM_WEBHOOK_SECRET"`
+
+	// WebhookAllowPrivate lets webhook destinations point at loopback,
+	// private and link-local addresses in prod (on-premises receivers).
+	WebhookAllowPrivate bool `env:"WEBHOOK_ALLOW_PRIVATE" envDefault:"false"`
+
 	// DemoPlatform offers demo ad accounts with generated metrics. Defaults
 	// to on in dev, off elsewhere.
 	DemoPlatform *bool `env:"DEMO_PLATFORM"`
@@ -95,7 +105,8 @@ var secretVars = []string{"MASTER_SECRET_KEY", "OAUTH_STATE_SECRET"}
 
 // optionalSecretVars hold secrets that may come from NAME_FILE but are
 // neither required nor generated: unset, their feature is off.
-var optionalSecretVars = []string{"SMTP_URL", "MASTER_SECRET_KEY_PREVIOUS", "FB_APP_SECRET", "TIKTOK_CLIENT_SECRET", "TIKTOK_ADS_APP_SECRET"}
+var optionalSecretVars = []string{"SMTP_URL", "MASTER_SECRET_KEY_PREVIOUS", "FB_APP_SECRET", "TIKTOK_CLIENT_SECRET", "TIKTOK_ADS_APP_SECRET",
+	"TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET"}
 
 // defaultDevDatabaseURL is the database `make run` creates on the local server.
 const defaultDevDatabaseURL = "postgres://postgres@127.0.0.1:5432/adpilot?sslmode=disable"

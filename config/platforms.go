@@ -7,7 +7,10 @@ import (
 	"strings"
 )
 
-var graphVersion = regexp.MustCompile(`^v\d+\.\d+$`)
+var (
+	graphVersion   = regexp.MustCompile(`^v\d+\.\d+$`)
+	telegramSecret = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+)
 
 // validatePlatforms checks the platform base URLs and the Facebook Graph
 // version, and that each app's id and secret come in pairs.
@@ -22,6 +25,7 @@ func (c *Config) validatePlatforms(unparsed map[string]bool) []string {
 		{"TIKTOK_AUTH_URL", &c.TikTokAuthURL},
 		{"TIKTOK_API_URL", &c.TikTokAPIURL},
 		{"TIKTOK_BUSINESS_URL", &c.TikTokBusinessURL},
+		{"TELEGRAM_API_URL", &c.TelegramAPIURL},
 	} {
 		if unparsed[u.name] {
 			continue
@@ -40,6 +44,12 @@ func (c *Config) validatePlatforms(unparsed map[string]bool) []string {
 		if (id == "") != (secret == "") {
 			p = append(p, fmt.Sprintf("%s and %s: set both or neither", idName, secretName))
 		}
+	}
+	if s := c.TelegramWebhookSecret.Reveal(); s != "" && !telegramSecret.MatchString(s) {
+		p = append(p, "TELEGRAM_WEBHOOK_SECRET: 1 to 256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule for secret_token)")
+	}
+	if c.TelegramWebhookSecret != "" && c.TelegramBotToken == "" {
+		p = append(p, "TELEGRAM_WEBHOOK_SECRET: set TELEGRAM_BOT_TOKEN too (webhook mode is a mode of the bot)")
 	}
 	pair("FB_APP_ID", c.FBAppID, "FB_APP_SECRET", c.FBAppSecret)
 	pair("TIKTOK_CLIENT_KEY", c.TikTokClientKey, "TIKTOK_CLIENT_SECRET", c.TikTokClientSecret)

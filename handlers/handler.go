@@ -11,9 +11,11 @@ import (
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 
+	"adpilot/bot"
 	"adpilot/config"
 	"adpilot/connections"
 	"adpilot/models"
+	"adpilot/notify"
 	"adpilot/platforms"
 )
 
@@ -26,8 +28,11 @@ type Handler struct {
 	sessions sessions.Store
 	jwtKey   []byte
 
-	platforms *platforms.Registry
-	conns     *connections.Service
+	platforms  *platforms.Registry
+	conns      *connections.Service
+	dispatcher *notify.Dispatcher
+	bot        *bot.Bot // nil when TELEGRAM_BOT_TOKEN is unset
+	urlPolicy  notify.URLPolicy
 
 	passwordCost int           // bcrypt work factor (see passwordCost)
 	dummyHash    func() string // for timing-equal refusals
@@ -40,16 +45,27 @@ type Handler struct {
 	inFlight sync.WaitGroup // work handlers left running after their answer
 }
 
+// Services are the domain services handlers call.
+type Services struct {
+	Conns      *connections.Service
+	Dispatcher *notify.Dispatcher
+	Bot        *bot.Bot
+	URLPolicy  notify.URLPolicy // what webhook destinations may point at
+}
+
 // New builds the Handler.
-func New(cfg *config.Config, store *models.Store, logger *slog.Logger, version string, conns *connections.Service) *Handler {
+func New(cfg *config.Config, store *models.Store, logger *slog.Logger, version string, svc Services) *Handler {
 	return &Handler{
-		cfg:       cfg,
-		store:     store,
-		logger:    logger,
-		sessions:  newSessionStore(cfg),
-		jwtKey:    cfg.DeriveKey(config.KeyJWT, 32),
-		platforms: conns.Platforms(),
-		conns:     conns,
+		cfg:        cfg,
+		store:      store,
+		logger:     logger,
+		sessions:   newSessionStore(cfg),
+		jwtKey:     cfg.DeriveKey(config.KeyJWT, 32),
+		platforms:  svc.Conns.Platforms(),
+		conns:      svc.Conns,
+		dispatcher: svc.Dispatcher,
+		bot:        svc.Bot,
+		urlPolicy:  svc.URLPolicy,
 
 		passwordCost: passwordCost(cfg.Env),
 		dummyHash:    newDummyHash(passwordCost(cfg.Env)),

@@ -73,6 +73,8 @@ func (h *Handler) Routes(e *echo.Echo) {
 	e.GET("/oauth/tiktok/callback", h.oauthCallback(platforms.TikTok), member...)
 	e.GET("/oauth/tiktok-ads/authorize", h.oauthAuthorize(platforms.TikTokAds), member...)
 	e.GET("/oauth/tiktok-ads/callback", h.oauthCallback(platforms.TikTokAds), member...)
+	// Telegram's webhook mode: the secret header is the authentication.
+	e.POST("/api/webhooks/telegram", h.telegramWebhook)
 	// Facebook's server-to-server compliance callbacks: signed, no session.
 	e.POST("/oauth/facebook/deauthorize", h.facebookDeauthorize)
 	e.POST("/oauth/facebook/data-deletion", h.facebookDataDeletion)

@@ -16,10 +16,12 @@ import (
 	"github.com/go-co-op/gocron/v2"
 	"github.com/jonboulle/clockwork"
 
+	"adpilot/bot"
 	"adpilot/config"
 	"adpilot/connections"
 	"adpilot/mailer"
 	"adpilot/models"
+	"adpilot/notify"
 )
 
 // leaderLockKey is the advisory-lock key of leader election ("adpilotL").
@@ -33,7 +35,12 @@ type Scheduler struct {
 	clock  clockwork.Clock
 	conns  *connections.Service
 
-	mailer mailer.Sender // nil: no SMTP, emails wait in the outbox
+	mailer     mailer.Sender     // nil: no SMTP, emails wait in the outbox
+	dispatcher *notify.Dispatcher // nil: no delivery queue (tests of other jobs)
+	bot        *bot.Bot           // nil: the Telegram bot is off
+
+	pollCancel context.CancelFunc
+	pollDone   chan struct{}
 
 	lock    *models.LeaderLock
 	leader  gocron.Scheduler // jobs that run on the elected replica only
@@ -49,6 +56,13 @@ func WithClock(clock clockwork.Clock) Option { return func(s *Scheduler) { s.clo
 // WithMailer sends the email outbox through m. Without it emails stay
 // pending in the outbox (the operator reads them at /admin/outbox).
 func WithMailer(m mailer.Sender) Option { return func(s *Scheduler) { s.mailer = m } }
+
+// WithDispatcher runs the delivery queue on this replica.
+func WithDispatcher(d *notify.Dispatcher) Option { return func(s *Scheduler) { s.dispatcher = d } }
+
+// WithBot polls Telegram for the bot's updates (unless it is in webhook
+// mode), on the one replica holding the poller lock.
+func WithBot(b *bot.Bot) Option { return func(s *Scheduler) { s.bot = b } }
 
 // New builds the scheduler and registers every job; Start runs them.
 func New(cfg *config.Config, store *models.Store, conns *connections.Service, logger *slog.Logger, opts ...Option) (*Scheduler, error) {
@@ -105,6 +119,16 @@ func New(cfg *config.Config, store *models.Store, conns *connections.Service, lo
 			return nil, fmt.Errorf("registering outbox job: %w", err)
 		}
 	}
+	if s.dispatcher != nil {
+		if _, err := s.replica.NewJob(
+			gocron.DurationJob(deliveryInterval),
+			gocron.NewTask(s.runDeliveries),
+			gocron.WithName("deliveries"),
+			gocron.WithSingletonMode(gocron.LimitModeReschedule),
+		); err != nil {
+			return nil, fmt.Errorf("registering delivery job: %w", err)
+		}
+	}
 	return s, nil
 }
 
@@ -112,6 +136,14 @@ func New(cfg *config.Config, store *models.Store, conns *connections.Service, lo
 func (s *Scheduler) Start() {
 	s.leader.Start()
 	s.replica.Start()
+	if s.bot != nil && !s.bot.WebhookMode() {
+		ctx, cancel := context.WithCancel(context.Background())
+		s.pollCancel, s.pollDone = cancel, make(chan struct{})
+		go func() {
+			defer close(s.pollDone)
+			s.runTelegramPoller(ctx)
+		}()
+	}
 }
 
 // Shutdown stops both schedulers together, waits for their running jobs (up
@@ -126,6 +158,13 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 	}()
 	leaderErr = s.leader.ShutdownWithContext(ctx)
 	<-done
+	if s.pollCancel != nil {
+		s.pollCancel()
+		select {
+		case <-s.pollDone:
+		case <-ctx.Done():
+		}
+	}
 	return errors.Join(leaderErr, replicaErr, s.lock.Release(ctx))
 }
 

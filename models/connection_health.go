@@ -55,6 +55,11 @@ func (s *Store) InvalidateConnection(ctx context.Context, tenantID, id, reason s
 	return changed, err
 }
 
+// MailAdmins queues e to every active admin of the tenant with an address.
+func (s *Store) MailAdmins(ctx context.Context, tenantID string, e Email) error {
+	return s.withTx(ctx, func(tx *sqlxTx) error { return mailAdmins(ctx, tx, tenantID, e) })
+}
+
 // mailAdmins queues e to every active admin of the tenant with an address.
 func mailAdmins(ctx context.Context, tx *sqlxTx, tenantID string, e Email) error {
 	var to []string

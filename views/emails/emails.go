@@ -119,3 +119,14 @@ func roleDescription(role string) string {
 		return role
 	}
 }
+
+// splitLines splits plain text into paragraphs for the HTML part.
+func splitLines(s string) []string {
+	var out []string
+	for line := range strings.SplitSeq(s, "\n") {
+		if strings.TrimSpace(line) != "" {
+			out = append(out, line)
+		}
+	}
+	return out
+}

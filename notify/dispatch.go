@@ -1,0 +1,230 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"adpilot/models"
+	"adpilot/views/emails"
+)
+
+// Lease is how long a claimed delivery is held before another worker may
+// take it (a crashed worker's deliveries come back after it).
+const Lease = 2 * time.Minute
+
+// Dispatcher owns the delivery queue: it writes each delivery before trying
+// it, tries it on its channel, records every attempt, schedules retries,
+// and deals with destinations that are gone for good.
+type Dispatcher struct {
+	store    *models.Store
+	telegram *Telegram // nil when TELEGRAM_BOT_TOKEN is unset
+	webhook  *Webhook
+	logger   *slog.Logger
+	baseURL  string
+	now      func() time.Time
+}
+
+// NewDispatcher builds the dispatcher; telegram may be nil.
+func NewDispatcher(store *models.Store, telegram *Telegram, webhook *Webhook, logger *slog.Logger, baseURL string) *Dispatcher {
+	return &Dispatcher{store: store, telegram: telegram, webhook: webhook, logger: logger, baseURL: baseURL, now: time.Now}
+}
+
+// WithClock replaces the clock (tests with a fake clock).
+func (d *Dispatcher) WithClock(now func() time.Time) { d.now = now }
+
+// Telegram returns the Telegram sender, nil when the bot is off.
+func (d *Dispatcher) Telegram() *Telegram { return d.telegram }
+
+// Enqueue writes a delivery of m to a destination; the queue sends it.
+func (d *Dispatcher) Enqueue(ctx context.Context, tenantID, destinationID, runID string, m Message) (models.Delivery, error) {
+	payload, err := json.Marshal(m)
+	if err != nil {
+		return models.Delivery{}, err
+	}
+	return d.store.EnqueueDelivery(ctx, tenantID, destinationID, runID, m.Event, m.Title, payload)
+}
+
+// SendNow enqueues m and makes its first attempt at once (Send test): the
+// caller sees the outcome, and a failure is retried by the queue as usual.
+func (d *Dispatcher) SendNow(ctx context.Context, tenantID, destinationID string, m Message) (models.Delivery, error) {
+	del, err := d.Enqueue(ctx, tenantID, destinationID, "", m)
+	if err != nil {
+		return del, err
+	}
+	claimed, err := d.store.ClaimDelivery(ctx, tenantID, del.ID, d.now(), Lease)
+	if err != nil {
+		return del, err
+	}
+	return d.Attempt(ctx, claimed)
+}
+
+// RunDue claims due deliveries and attempts them, a few at a time.
+func (d *Dispatcher) RunDue(ctx context.Context, limit, workers int) (int, error) {
+	due, err := d.store.ClaimDueDeliveries(ctx, d.now(), limit, Lease)
+	if err != nil || len(due) == 0 {
+		return 0, err
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(workers, 1))
+	for _, del := range due {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if _, err := d.Attempt(ctx, del); err != nil {
+				d.logger.Error("delivery: recording the attempt failed; it will be retried after its lease", "delivery", del.ID, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+	return len(due), nil
+}
+
+// Attempt tries a claimed delivery once and records what happened.
+func (d *Dispatcher) Attempt(ctx context.Context, del models.Delivery) (models.Delivery, error) {
+	started := d.now()
+	dest, err := d.store.GetDestination(ctx, del.TenantID, del.DestinationID)
+	if err != nil {
+		return del, err
+	}
+	var m Message
+	if err := json.Unmarshal(del.Payload, &m); err != nil {
+		return d.record(ctx, del, dest, started, 0, &Error{Kind: Permanent, Message: "unreadable payload: " + err.Error()})
+	}
+	if !dest.IsActive {
+		return d.record(ctx, del, dest, started, 0, &Error{Kind: Permanent, Message: "the destination is inactive: " + dest.DeactivatedReason})
+	}
+	// Record even if shutdown cancels ctx mid-attempt.
+	switch dest.Type {
+	case models.DestinationEmail:
+		return d.queueEmail(context.WithoutCancel(ctx), del, dest, m, started)
+	case models.DestinationTelegram:
+		if d.telegram == nil {
+			return d.record(ctx, del, dest, started, 0, &Error{Kind: Retry, Message: "the Telegram bot is off (TELEGRAM_BOT_TOKEN is not set)"})
+		}
+		_, err := d.telegram.Send(ctx, dest.Telegram().ChatID, m)
+		return d.record(context.WithoutCancel(ctx), del, dest, started, 0, err)
+	case models.DestinationWebhook:
+		secrets, err := d.store.DestinationSecrets(ctx, del.TenantID, dest.ID)
+		if err != nil {
+			return del, err
+		}
+		status, err := d.webhook.Send(ctx, WebhookTarget{URL: dest.Webhook().URL, Secret: secrets.SigningSecret, Headers: secrets.Headers}, del.ID, m)
+		return d.record(context.WithoutCancel(ctx), del, dest, started, status, err)
+	}
+	return d.record(ctx, del, dest, started, 0, &Error{Kind: Permanent, Message: "unknown destination type " + dest.Type})
+}
+
+// record stores an attempt's outcome and acts on it: retry later, give up
+// (admins told), deactivate a destination that is gone, or follow a
+// Telegram chat migration.
+func (d *Dispatcher) record(ctx context.Context, del models.Delivery, dest models.Destination, started time.Time, status int, sendErr error) (models.Delivery, error) {
+	r := models.AttemptResult{StartedAt: started, Duration: d.now().Sub(started), StatusCode: status, Outcome: models.OutcomeDelivered}
+	var ne *Error
+	if sendErr != nil {
+		r.Error = sendErr.Error()
+		if errors.As(sendErr, &ne) && ne.StatusCode != 0 {
+			r.StatusCode = ne.StatusCode
+		}
+	}
+	switch KindOf(sendErr) {
+	case 0:
+	case Retry:
+		var after time.Duration
+		if ne != nil {
+			after = ne.RetryAfter
+		}
+		if next, ok := NextAttempt(del.Attempts+1, d.now(), after); ok {
+			r.Outcome, r.NextAttemptAt = models.OutcomeRetry, next
+		} else {
+			r.Outcome = models.OutcomeFailed
+		}
+	case Permanent:
+		r.Outcome = models.OutcomeFailed
+	case Gone:
+		r.Outcome = models.OutcomeGone
+	case Migrated:
+		r.Outcome, r.NextAttemptAt = models.OutcomeMigrated, d.now()
+		if err := d.store.MigrateTelegramChat(ctx, dest.TenantID, dest.ID, ne.NewChatID); err != nil {
+			return del, err
+		}
+		d.logger.Info("telegram chat migrated to a supergroup; resending", "destination", dest.ID)
+	}
+	out, err := d.store.RecordAttempt(ctx, del, r)
+	if err != nil {
+		return del, err
+	}
+	switch r.Outcome {
+	case models.OutcomeGone:
+		err = d.deactivate(ctx, dest, r.Error)
+	case models.OutcomeFailed:
+		d.logger.Warn("delivery failed for good", "delivery", del.ID, "destination", dest.ID, "attempts", out.Attempts, "err", r.Error)
+		err = d.tellAdmins(ctx, dest, r.Error)
+	}
+	return out, err
+}
+
+func (d *Dispatcher) deactivate(ctx context.Context, dest models.Destination, reason string) error {
+	_, err := d.store.DeactivateDestination(ctx, dest.TenantID, dest.ID, reason, func(dd models.Destination) models.Email {
+		msg, err := emails.DestinationDeactivated(emails.DestinationData{Name: dd.Name, Type: TypeLabel(dd.Type), Reason: reason,
+			Link: d.baseURL + "/destinations/" + dd.ID})
+		if err != nil {
+			d.logger.Error("rendering the deactivation email", "err", err)
+		}
+		return models.Email{Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML}
+	})
+	return err
+}
+
+func (d *Dispatcher) tellAdmins(ctx context.Context, dest models.Destination, reason string) error {
+	msg, err := emails.DeliveryFailed(emails.DestinationData{Name: dest.Name, Type: TypeLabel(dest.Type), Reason: reason,
+		Link: d.baseURL + "/destinations/" + dest.ID})
+	if err != nil {
+		return err
+	}
+	return d.store.MailAdmins(ctx, dest.TenantID, models.Email{Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML})
+}
+
+// queueEmail hands an email delivery to the outbox, which owns its retries.
+func (d *Dispatcher) queueEmail(ctx context.Context, del models.Delivery, dest models.Destination, m Message, started time.Time) (models.Delivery, error) {
+	var images []string
+	var att []models.EmailAttachment
+	for _, img := range m.Images {
+		images = append(images, img.Name)
+		att = append(att, models.EmailAttachment{Name: img.Name, ContentType: img.ContentType, Data: img.Data, Inline: true})
+	}
+	for _, f := range m.Files {
+		att = append(att, models.EmailAttachment{Name: f.Name, ContentType: f.ContentType, Data: f.Data})
+	}
+	msg, err := emails.Notification(emails.NotificationData{Title: m.Title, HTML: m.HTML, Text: m.Text, Images: images})
+	if err != nil {
+		return d.record(ctx, del, dest, started, 0, &Error{Kind: Permanent, Message: "rendering the email: " + err.Error()})
+	}
+	addrs := dest.Email().Addresses
+	mails := make([]models.Email, len(addrs))
+	for i, a := range addrs {
+		mails[i] = models.Email{To: a, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, Attachments: att}
+	}
+	return d.store.QueueEmailDelivery(ctx, del, mails, models.AttemptResult{StartedAt: started, Duration: d.now().Sub(started),
+		Error: fmt.Sprintf("queued to %s", strings.Join(addrs, ", "))})
+}
+
+// TypeLabel names a destination type for people.
+func TypeLabel(t string) string {
+	switch t {
+	case models.DestinationTelegram:
+		return "Telegram chat"
+	case models.DestinationWebhook:
+		return "webhook"
+	case models.DestinationEmail:
+		return "email list"
+	}
+	return t
+}
