@@ -57,12 +57,12 @@ const deliveryListColumns = `id, tenant_id, destination_id, run_id, event, title
 	last_status_code, last_error, ''::bytea AS payload, created_at, delivered_at`
 
 // EnqueueDelivery writes a delivery before anything is attempted, so a
-// crash never loses it. runID may be "".
-func (s *Store) EnqueueDelivery(ctx context.Context, tenantID, destinationID, runID, event, title string, payload []byte) (Delivery, error) {
+// crash never loses it. runID may be ""; due is when it is first tried.
+func (s *Store) EnqueueDelivery(ctx context.Context, tenantID, destinationID, runID, event, title string, payload []byte, due time.Time) (Delivery, error) {
 	var d Delivery
-	err := s.db.GetContext(ctx, &d, `INSERT INTO delivery (tenant_id, destination_id, run_id, event, title, payload)
-		VALUES ($1, $2, NULLIF($3, '')::uuid, $4, left($5, 300), $6) RETURNING `+deliveryColumns,
-		tenantID, destinationID, runID, event, title, payload)
+	err := s.db.GetContext(ctx, &d, `INSERT INTO delivery (tenant_id, destination_id, run_id, event, title, payload, next_attempt_at)
+		VALUES ($1, $2, NULLIF($3, '')::uuid, $4, left($5, 300), $6, $7) RETURNING `+deliveryColumns,
+		tenantID, destinationID, runID, event, title, payload, due)
 	return d, normalize(err)
 }
 

@@ -47,7 +47,7 @@ func (d *Dispatcher) Enqueue(ctx context.Context, tenantID, destinationID, runID
 	if err != nil {
 		return models.Delivery{}, err
 	}
-	return d.store.EnqueueDelivery(ctx, tenantID, destinationID, runID, m.Event, m.Title, payload)
+	return d.store.EnqueueDelivery(ctx, tenantID, destinationID, runID, m.Event, m.Title, payload, d.now())
 }
 
 // SendNow enqueues m and makes its first attempt at once (Send test): the
@@ -134,8 +134,12 @@ func (d *Dispatcher) record(ctx context.Context, del models.Delivery, dest model
 			r.StatusCode = ne.StatusCode
 		}
 	}
-	switch KindOf(sendErr) {
-	case 0:
+	kind := FailureKind(0)
+	if sendErr != nil {
+		kind = KindOf(sendErr)
+	}
+	switch kind {
+	case 0: // delivered
 	case Retry:
 		var after time.Duration
 		if ne != nil {
