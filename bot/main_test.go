@@ -1,0 +1,10 @@
+package bot_test
+
+import (
+	"os"
+	"testing"
+
+	"adpilot/testutil"
+)
+
+func TestMain(m *testing.M) { os.Exit(testutil.Main(m)) }
