@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-
 	tgm "github.com/go-telegram/bot/models"
 
 	"adpilot/models"
@@ -172,4 +171,3 @@ func nameOr(s, fallback string) string {
 	}
 	return s
 }
-

@@ -35,7 +35,7 @@ type Scheduler struct {
 	clock  clockwork.Clock
 	conns  *connections.Service
 
-	mailer     mailer.Sender     // nil: no SMTP, emails wait in the outbox
+	mailer     mailer.Sender      // nil: no SMTP, emails wait in the outbox
 	dispatcher *notify.Dispatcher // nil: no delivery queue (tests of other jobs)
 	bot        *bot.Bot           // nil: the Telegram bot is off
 
