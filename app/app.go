@@ -174,10 +174,19 @@ func (a *App) StartJobs() {
 	a.scheduler.Start()
 	if a.bot != nil && a.bot.WebhookMode() {
 		go func() {
-			if err := a.bot.SetWebhook(context.Background()); err != nil {
-				a.logger.Error("telegram setWebhook failed; updates will not arrive until the next start", "err", err.Error())
-			} else {
-				a.logger.Info("telegram webhook registered", "url", a.cfg.BaseURL+bot.WebhookPath)
+			// Telegram may be briefly unreachable at start: retry with backoff.
+			for wait := time.Second; ; wait *= 2 {
+				err := a.bot.SetWebhook(context.Background())
+				if err == nil {
+					a.logger.Info("telegram webhook registered", "url", a.cfg.BaseURL+bot.WebhookPath)
+					return
+				}
+				if wait > 5*time.Minute {
+					a.logger.Error("telegram setWebhook keeps failing; updates will not arrive until the next start", "err", err)
+					return
+				}
+				a.logger.Warn("telegram setWebhook failed; retrying", "err", err, "in", wait)
+				time.Sleep(wait)
 			}
 		}()
 	}

@@ -101,7 +101,7 @@ func (b *Bot) Username(ctx context.Context) string {
 	defer cancel()
 	me, err := b.api.GetMe(ctx)
 	if err != nil {
-		b.logger.Warn("telegram getMe failed", "err", err.Error())
+		b.logger.Warn("telegram getMe failed", "err", scrub(err.Error(), b.api.Token()))
 		return ""
 	}
 	b.username = me.Username
@@ -122,12 +122,16 @@ func (b *Bot) SetWebhook(ctx context.Context) error {
 	defer cancel()
 	_, err := b.api.SetWebhook(ctx, &tg.SetWebhookParams{URL: b.baseURL + WebhookPath, SecretToken: b.secret,
 		AllowedUpdates: []string{"message", "callback_query", "my_chat_member"}})
-	return err
+	if err != nil {
+		return errors.New(scrub(err.Error(), b.api.Token()))
+	}
+	return nil
 }
 
 // ServeWebhook handles Telegram's POST in webhook mode: the secret header
 // is compared in constant time (401 otherwise), then the update is
-// processed before answering, so a failure makes Telegram retry it.
+// processed before answering (the bot answers users itself; Telegram gets
+// 200 either way, so one bad update is not redelivered for hours).
 func (b *Bot) ServeWebhook(w http.ResponseWriter, r *http.Request) {
 	got := r.Header.Get("X-Telegram-Bot-Api-Secret-Token")
 	if b.secret == "" || subtle.ConstantTimeCompare([]byte(got), []byte(b.secret)) != 1 {
@@ -160,7 +164,7 @@ func (b *Bot) Poll(ctx context.Context) {
 	dctx, cancel := context.WithTimeout(ctx, callTimeout)
 	// A webhook left from webhook mode would make getUpdates fail with 409.
 	if _, err := b.api.DeleteWebhook(dctx, &tg.DeleteWebhookParams{}); err != nil {
-		b.logger.Warn("telegram deleteWebhook failed", "err", err.Error())
+		b.logger.Warn("telegram deleteWebhook failed", "err", scrub(err.Error(), b.api.Token()))
 	}
 	cancel()
 	b.logger.Info("telegram bot polling for updates")

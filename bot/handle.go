@@ -15,6 +15,13 @@ import (
 
 // handle routes one update: a command in a message, or a button press.
 func (b *Bot) handle(ctx context.Context, _ *tg.Bot, upd *tgm.Update) {
+	// go-telegram/bot does not recover handler panics: in polling mode one
+	// would take the process down.
+	defer func() {
+		if p := recover(); p != nil {
+			b.logger.Error("telegram: handler panic", "panic", p)
+		}
+	}()
 	switch {
 	case upd.CallbackQuery != nil:
 		b.onCallback(ctx, upd.CallbackQuery)
@@ -101,6 +108,11 @@ func (b *Bot) memberFor(ctx context.Context, telegramUserID, chatID int64) *mode
 				return &users[i]
 			}
 		}
+	}
+	// In a group that none of the member's tenants owns, answering would
+	// post a tenant's data to strangers: only private chats fall back.
+	if chatID != telegramUserID {
+		return nil
 	}
 	return &users[0]
 }

@@ -150,6 +150,14 @@ func (s *Scheduler) Start() {
 // to ctx's deadline) and gives up leadership so another replica takes over
 // at once.
 func (s *Scheduler) Shutdown(ctx context.Context) error {
+	// The poller first: it holds a long poll open and a lock.
+	if s.pollCancel != nil {
+		s.pollCancel()
+		select {
+		case <-s.pollDone:
+		case <-ctx.Done():
+		}
+	}
 	var leaderErr, replicaErr error
 	done := make(chan struct{})
 	go func() {
@@ -158,13 +166,6 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 	}()
 	leaderErr = s.leader.ShutdownWithContext(ctx)
 	<-done
-	if s.pollCancel != nil {
-		s.pollCancel()
-		select {
-		case <-s.pollDone:
-		case <-ctx.Done():
-		}
-	}
 	return errors.Join(leaderErr, replicaErr, s.lock.Release(ctx))
 }
 

@@ -28,8 +28,11 @@ func (s *Scheduler) runTelegramPoller(ctx context.Context) {
 			s.logger.Warn("telegram poller: taking the lock failed", "err", err)
 		}
 		if ok {
-			s.bot.Poll(ctx) // returns when ctx ends
-			return
+			s.pollWhileLeader(ctx, lock)
+			if ctx.Err() != nil {
+				return
+			}
+			s.logger.Warn("telegram poller: lost the lock; another replica polls now")
 		}
 		select {
 		case <-ctx.Done():
@@ -37,6 +40,29 @@ func (s *Scheduler) runTelegramPoller(ctx context.Context) {
 		case <-s.clock.After(pollRetry):
 		}
 	}
+}
+
+// pollWhileLeader polls until ctx ends or the lock is lost (its connection
+// died and another replica took it): two pollers would fight with 409s.
+func (s *Scheduler) pollWhileLeader(ctx context.Context, lock interface {
+	TryAcquire(context.Context) (bool, error)
+}) {
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		for {
+			select {
+			case <-pctx.Done():
+				return
+			case <-s.clock.After(pollRetry):
+			}
+			if held, _ := lock.TryAcquire(pctx); !held && pctx.Err() == nil {
+				cancel()
+				return
+			}
+		}
+	}()
+	s.bot.Poll(pctx)
 }
 
 // runDeliveries sends due deliveries (every replica: claims are leased rows).

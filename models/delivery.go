@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -56,6 +57,12 @@ const deliveryColumns = `id, tenant_id, destination_id, run_id, event, title, st
 const deliveryListColumns = `id, tenant_id, destination_id, run_id, event, title, status, attempts, next_attempt_at,
 	last_status_code, last_error, ''::bytea AS payload, created_at, delivered_at`
 
+// EnqueueLeasedDelivery writes a delivery already claimed by the caller
+// until leaseUntil (Send test tries it at once; no queue worker races it).
+func (s *Store) EnqueueLeasedDelivery(ctx context.Context, tenantID, destinationID, event, title string, payload []byte, leaseUntil time.Time) (Delivery, error) {
+	return s.EnqueueDelivery(ctx, tenantID, destinationID, "", event, title, payload, leaseUntil)
+}
+
 // EnqueueDelivery writes a delivery before anything is attempted, so a
 // crash never loses it. runID may be ""; due is when it is first tried.
 func (s *Store) EnqueueDelivery(ctx context.Context, tenantID, destinationID, runID, event, title string, payload []byte, due time.Time) (Delivery, error) {
@@ -105,8 +112,13 @@ type AttemptResult struct {
 	NextAttemptAt time.Time
 }
 
+// ErrLeaseLost means another worker claimed the delivery after this one's
+// lease ran out: this worker's result is dropped, not written over theirs.
+var ErrLeaseLost = errors.New("the delivery's lease was lost to another worker")
+
 // RecordAttempt stores an attempt and moves the delivery on: delivered,
-// pending again (retry, migrated) or failed (failed, gone).
+// pending again (retry, migrated) or failed (failed, gone). d must be the
+// claimed row: its lease time fences off a worker whose lease ran out.
 func (s *Store) RecordAttempt(ctx context.Context, d Delivery, r AttemptResult) (Delivery, error) {
 	status := DeliveryPending
 	switch r.Outcome {
@@ -120,9 +132,12 @@ func (s *Store) RecordAttempt(ctx context.Context, d Delivery, r AttemptResult) 
 		if err := tx.GetContext(ctx, &out, `UPDATE delivery SET attempts = attempts + 1, status = $3,
 				next_attempt_at = COALESCE($4, next_attempt_at), last_status_code = $5, last_error = left($6, 1000),
 				delivered_at = CASE WHEN $3 = 'delivered' THEN now() ELSE delivered_at END
-			WHERE tenant_id = $1 AND id = $2 RETURNING `+deliveryColumns,
-			d.TenantID, d.ID, status, nullTime(r.NextAttemptAt), nullInt(r.StatusCode), r.Error); err != nil {
-			return normalize(err)
+			WHERE tenant_id = $1 AND id = $2 AND status = 'pending' AND next_attempt_at = $7 RETURNING `+deliveryColumns,
+			d.TenantID, d.ID, status, nullTime(r.NextAttemptAt), nullInt(r.StatusCode), r.Error, d.NextAttemptAt); err != nil {
+			if errors.Is(normalize(err), ErrNotFound) {
+				return ErrLeaseLost
+			}
+			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO delivery_attempt (tenant_id, delivery_id, attempt, started_at, duration_ms, status_code, outcome, error)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, left($8, 1000))`, d.TenantID, d.ID, out.Attempts, r.StartedAt,
@@ -175,7 +190,8 @@ func (s *Store) RetryDelivery(ctx context.Context, actor User, id, ip string) (D
 	}
 	var d Delivery
 	err := s.withTx(ctx, func(tx *sqlxTx) error {
-		if err := tx.GetContext(ctx, &d, `UPDATE delivery SET status = 'pending', next_attempt_at = now()
+		// A hand retry gets the whole retry schedule again.
+		if err := tx.GetContext(ctx, &d, `UPDATE delivery SET status = 'pending', next_attempt_at = now(), attempts = 0
 			WHERE tenant_id = $1 AND id = $2 AND status = 'failed' RETURNING `+deliveryColumns, actor.TenantID, id); err != nil {
 			return normalize(err)
 		}
@@ -199,8 +215,12 @@ func (s *Store) QueueEmailDelivery(ctx context.Context, d Delivery, mails []Emai
 		}
 		if err := tx.GetContext(ctx, &out, `UPDATE delivery SET attempts = attempts + 1, status = 'delivered', delivered_at = now(),
 				last_error = '', last_status_code = NULL
-			WHERE tenant_id = $1 AND id = $2 AND status = 'pending' RETURNING `+deliveryColumns, d.TenantID, d.ID); err != nil {
-			return normalize(err)
+			WHERE tenant_id = $1 AND id = $2 AND status = 'pending' AND next_attempt_at = $3 RETURNING `+deliveryColumns,
+			d.TenantID, d.ID, d.NextAttemptAt); err != nil {
+			if errors.Is(normalize(err), ErrNotFound) {
+				return ErrLeaseLost
+			}
+			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO delivery_attempt (tenant_id, delivery_id, attempt, started_at, duration_ms, outcome, error)
 			VALUES ($1, $2, $3, $4, $5, 'delivered', $6)`, d.TenantID, d.ID, out.Attempts, r.StartedAt, r.Duration.Milliseconds(), r.Error)

@@ -275,6 +275,11 @@ func (s *Store) DeactivateDestination(ctx context.Context, tenantID, id, reason 
 			return err
 		}
 		changed = true
+		// Nothing waiting for it can be delivered any more.
+		if _, err := tx.ExecContext(ctx, `UPDATE delivery SET status = 'failed', last_error = 'the destination was deactivated: ' || left($3, 500)
+			WHERE tenant_id = $1 AND destination_id = $2 AND status = 'pending'`, tenantID, id, reason); err != nil {
+			return err
+		}
 		if err := recordAudit(ctx, tx, AuditEntry{TenantID: tenantID, ActorLabel: "system", Action: "destination.deactivate",
 			TargetType: "destination", TargetID: id, After: map[string]string{"reason": reason}}); err != nil {
 			return err
@@ -288,9 +293,10 @@ func (s *Store) DeactivateDestination(ctx context.Context, tenantID, id, reason 
 }
 
 // MigrateTelegramChat moves a Telegram destination to the chat id Telegram
-// gave when the group became a supergroup.
+// gave when the group became a supergroup. ErrConflict: the tenant already
+// has the supergroup as a destination.
 func (s *Store) MigrateTelegramChat(ctx context.Context, tenantID, id string, newChatID int64) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE destination SET config = jsonb_set(config, '{chat_id}', to_jsonb($3::bigint))
 		WHERE tenant_id = $1 AND id = $2 AND type = 'telegram_chat'`, tenantID, id, newChatID)
-	return err
+	return normalize(err)
 }

@@ -14,9 +14,12 @@ import (
 	"adpilot/views/emails"
 )
 
+// maxMigrations stops a chat that keeps answering "migrated" from looping.
+const maxMigrations = 3
+
 // Lease is how long a claimed delivery is held before another worker may
 // take it (a crashed worker's deliveries come back after it).
-const Lease = 2 * time.Minute
+const Lease = 5 * time.Minute
 
 // Dispatcher owns the delivery queue: it writes each delivery before trying
 // it, tries it on its channel, records every attempt, schedules retries,
@@ -50,35 +53,49 @@ func (d *Dispatcher) Enqueue(ctx context.Context, tenantID, destinationID, runID
 	return d.store.EnqueueDelivery(ctx, tenantID, destinationID, runID, m.Event, m.Title, payload, d.now())
 }
 
-// SendNow enqueues m and makes its first attempt at once (Send test): the
-// caller sees the outcome, and a failure is retried by the queue as usual.
+// SendNow writes a delivery of m already leased to this caller and makes
+// its first attempt at once (Send test): the caller sees the outcome, and
+// a failure is retried by the queue as usual. The attempt is not cut short
+// when the caller goes away (a browser closing the page): a half-made send
+// would be sent again.
 func (d *Dispatcher) SendNow(ctx context.Context, tenantID, destinationID string, m Message) (models.Delivery, error) {
-	del, err := d.Enqueue(ctx, tenantID, destinationID, "", m)
+	payload, err := json.Marshal(m)
+	if err != nil {
+		return models.Delivery{}, err
+	}
+	del, err := d.store.EnqueueLeasedDelivery(ctx, tenantID, destinationID, m.Event, m.Title, payload, d.now().Add(Lease))
 	if err != nil {
 		return del, err
 	}
-	claimed, err := d.store.ClaimDelivery(ctx, tenantID, del.ID, d.now(), Lease)
-	if err != nil {
-		return del, err
-	}
-	return d.Attempt(ctx, claimed)
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), attemptBudget)
+	defer cancel()
+	return d.Attempt(actx, del)
 }
 
-// RunDue claims due deliveries and attempts them, a few at a time.
+// attemptBudget bounds one attempt, well inside Lease, so a lease never
+// runs out under a worker that is still sending.
+const attemptBudget = 90 * time.Second
+
+// RunDue claims due deliveries and attempts them, a few at a time. It
+// claims no more than its workers can finish well within the lease.
 func (d *Dispatcher) RunDue(ctx context.Context, limit, workers int) (int, error) {
-	due, err := d.store.ClaimDueDeliveries(ctx, d.now(), limit, Lease)
+	workers = max(workers, 1)
+	due, err := d.store.ClaimDueDeliveries(ctx, d.now(), min(limit, workers), Lease)
 	if err != nil || len(due) == 0 {
 		return 0, err
 	}
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, max(workers, 1))
+	sem := make(chan struct{}, workers)
 	for _, del := range due {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if _, err := d.Attempt(ctx, del); err != nil {
+			// Shutdown waits for attempts in flight rather than cutting them.
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), attemptBudget)
+			defer cancel()
+			if _, err := d.Attempt(actx, del); err != nil {
 				d.logger.Error("delivery: recording the attempt failed; it will be retried after its lease", "delivery", del.ID, "err", err)
 			}
 		}()
@@ -99,7 +116,9 @@ func (d *Dispatcher) Attempt(ctx context.Context, del models.Delivery) (models.D
 		return d.record(ctx, del, dest, started, 0, &Error{Kind: Permanent, Message: "unreadable payload: " + err.Error()})
 	}
 	if !dest.IsActive {
-		return d.record(ctx, del, dest, started, 0, &Error{Kind: Permanent, Message: "the destination is inactive: " + dest.DeactivatedReason})
+		// Failed quietly: the admins were told when it was deactivated.
+		return d.store.RecordAttempt(ctx, del, models.AttemptResult{StartedAt: started, Outcome: models.OutcomeFailed,
+			Error: "the destination is inactive: " + dest.DeactivatedReason})
 	}
 	// Record even if shutdown cancels ctx mid-attempt.
 	switch dest.Type {
@@ -156,10 +175,19 @@ func (d *Dispatcher) record(ctx context.Context, del models.Delivery, dest model
 		r.Outcome = models.OutcomeGone
 	case Migrated:
 		r.Outcome, r.NextAttemptAt = models.OutcomeMigrated, d.now()
-		if err := d.store.MigrateTelegramChat(ctx, dest.TenantID, dest.ID, ne.NewChatID); err != nil {
+		err := d.store.MigrateTelegramChat(ctx, dest.TenantID, dest.ID, ne.NewChatID)
+		switch {
+		case ne.NewChatID == 0 || ne.NewChatID == dest.Telegram().ChatID || del.Attempts >= maxMigrations:
+			r.Outcome, r.NextAttemptAt = models.OutcomeFailed, time.Time{}
+		case errors.Is(err, models.ErrConflict):
+			// The tenant already has the supergroup as a destination.
+			r.Outcome, r.NextAttemptAt = models.OutcomeGone, time.Time{}
+			r.Error += " (the new supergroup is already another destination)"
+		case err != nil:
 			return del, err
+		default:
+			d.logger.Info("telegram chat migrated to a supergroup; resending", "destination", dest.ID)
 		}
-		d.logger.Info("telegram chat migrated to a supergroup; resending", "destination", dest.ID)
 	}
 	out, err := d.store.RecordAttempt(ctx, del, r)
 	if err != nil {
