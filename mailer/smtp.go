@@ -145,7 +145,7 @@ func (s *SMTP) build(m Message) (*gomail.Msg, error) {
 		opts := []gomail.FileOption{gomail.WithFileContentType(gomail.ContentType(a.ContentType))}
 		var err error
 		if a.Inline {
-			err = msg.EmbedReader(a.Name, bytes.NewReader(a.Data), append(opts, gomail.WithFileContentID(a.Name))...)
+			err = msg.EmbedReader(a.Name, bytes.NewReader(a.Data), opts...) // Content-ID <Name>
 		} else {
 			err = msg.AttachReader(a.Name, bytes.NewReader(a.Data), opts...)
 		}

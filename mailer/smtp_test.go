@@ -1,10 +1,15 @@
 package mailer_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
 	"net"
+	gomailmsg "net/mail"
 	"net/url"
 	"strings"
 	"sync"
@@ -296,5 +301,56 @@ func TestNewSMTP(t *testing.T) {
 	}
 	if _, err := mailer.NewSMTP("smtp://mail.example.com", "not an address"); err == nil {
 		t.Error("NewSMTP accepted a bad MAIL_FROM")
+	}
+}
+
+func TestSendWithAttachments(t *testing.T) {
+	t.Parallel()
+	srv := testutil.NewSMTPServer(t)
+	s := newSender(t, srv.URL())
+	m := message("ada@example.com")
+	m.HTML = `<p>Spend</p><img src="cid:chart.png">`
+	m.Attachments = []mailer.Attachment{
+		{Name: "chart.png", ContentType: "image/png", Data: []byte("\x89PNG\r\n\x1a\nfake-chart"), Inline: true},
+		{Name: "rows.csv", ContentType: "text/csv", Data: []byte("date,spend\n2026-11-25,120\n")},
+	}
+	if err := s.Send(context.Background(), m); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	msgs := srv.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages", len(msgs))
+	}
+	parsed, err := gomailmsg.ReadMessage(bytes.NewReader(msgs[0].Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, params, _ := mime.ParseMediaType(parsed.Header.Get("Content-Type"))
+	var parts []string
+	var walk func(r io.Reader, boundary string)
+	walk = func(r io.Reader, boundary string) {
+		mr := multipart.NewReader(r, boundary)
+		for {
+			p, err := mr.NextPart()
+			if err != nil {
+				return
+			}
+			ct, ps, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+			if strings.HasPrefix(ct, "multipart/") {
+				walk(p, ps["boundary"])
+				continue
+			}
+			parts = append(parts, ct+"|"+p.Header.Get("Content-Disposition")+"|"+p.Header.Get("Content-ID"))
+		}
+	}
+	walk(parsed.Body, params["boundary"])
+	joined := strings.Join(parts, "\n")
+	if joined == "" {
+		t.Logf("raw message:\n%s", msgs[0].Data)
+	}
+	for _, want := range []string{"text/plain", "text/html", "image/png|inline", "<chart.png>", "text/csv|attachment", "rows.csv"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("the message lacks %q; parts:\n%s", want, joined)
+		}
 	}
 }
