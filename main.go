@@ -180,19 +180,29 @@ func serve(stderr io.Writer, mount func(*echo.Echo)) int {
 	return 0
 }
 
+// commandStore sets up a one-shot command: configuration, logger and an
+// open store (the caller closes it).
+func commandStore(ctx context.Context, name string, stderr io.Writer) (*config.Config, *slog.Logger, *models.Store, bool) {
+	cfg, logger, ok := setup(stderr)
+	if !ok {
+		return nil, nil, nil, false
+	}
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		logger.Error(name, "err", err)
+		return nil, nil, nil, false
+	}
+	return cfg, logger, store, true
+}
+
 func migrateCmd(direction string, stdout, stderr io.Writer) int {
 	if direction != "up" && direction != "down" && direction != "status" {
 		fmt.Fprintf(stderr, "adpilot migrate: unknown direction %q (want up, down or status)\n\n%s", direction, usage)
 		return exitUsage
 	}
-	cfg, logger, ok := setup(stderr)
-	if !ok {
-		return 1
-	}
 	ctx := context.Background()
-	store, err := openStore(ctx, cfg)
-	if err != nil {
-		logger.Error("migrate", "err", err)
+	_, logger, store, ok := commandStore(ctx, "migrate", stderr)
+	if !ok {
 		return 1
 	}
 	defer store.Close()
@@ -233,14 +243,9 @@ func migrateCmd(direction string, stdout, stderr io.Writer) int {
 // after moving the old MASTER_SECRET_KEY to MASTER_SECRET_KEY_PREVIOUS and
 // setting a new one; then MASTER_SECRET_KEY_PREVIOUS can be removed.
 func rotateKeys(stdout, stderr io.Writer) int {
-	cfg, logger, ok := setup(stderr)
-	if !ok {
-		return 1
-	}
 	ctx := context.Background()
-	store, err := openStore(ctx, cfg)
-	if err != nil {
-		logger.Error("keys rotate", "err", err)
+	cfg, logger, store, ok := commandStore(ctx, "keys rotate", stderr)
+	if !ok {
 		return 1
 	}
 	defer store.Close()
