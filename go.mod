@@ -23,6 +23,7 @@ require (
 	github.com/markbates/goth v1.82.0
 	github.com/rubenv/sql-migrate v1.8.1
 	github.com/shopspring/decimal v1.6.0
+	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
 	github.com/wneessen/go-mail v0.8.1
 	golang.org/x/crypto v0.57.0
 	golang.org/x/net v0.59.0

@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -26,13 +27,25 @@ var isolationRoutes = []idRoute{
 	{http.MethodPost, "/connections/{id}/settings", url.Values{"conversion_actions": {"purchase"}}, "connection"},
 	{http.MethodPost, "/api/v1/connections/{id}/check", nil, "connection"},
 	{http.MethodDelete, "/api/v1/connections/{id}", nil, "connection"},
+	{http.MethodGet, "/destinations/{id}/edit", nil, "destination"},
+	{http.MethodPost, "/destinations/{id}", url.Values{"name": {"Renamed"}, "url": {"http://127.0.0.1:9/x"}}, "destination"},
+	{http.MethodPost, "/destinations/{id}/test", nil, "destination"},
+	{http.MethodPost, "/destinations/{id}/rotate-secret", nil, "destination"},
+	{http.MethodPost, "/destinations/{id}/deactivate", nil, "destination"},
+	{http.MethodPost, "/destinations/{id}/activate", nil, "destination"},
+	{http.MethodPost, "/destinations/{id}/delete", nil, "destination"},
+	{http.MethodPost, "/api/v1/destinations/{id}/test", nil, "destination"},
+	// {id} is "<destination>/deliveries/<delivery>": the route takes both.
+	{http.MethodPost, "/destinations/{id}/retry", nil, "delivery"},
+	{http.MethodGet, "/destinations/telegram/{id}/status", nil, "telegram link"},
 }
 
 // isolationFixture is two tenants: A with an admin, a viewer and a member
 // whose objects the routes name; B with an admin who must see none of A.
 type isolationFixture struct {
 	app     *testutil.TestApp
-	objects map[string]string // object kind -> ID in tenant A
+	objects map[string]string         // object kind -> ID in tenant A
+	jars    map[string]http.CookieJar // one session per user: log-ins are rate-limited
 }
 
 func newIsolationFixture(t *testing.T) *isolationFixture {
@@ -44,15 +57,31 @@ func newIsolationFixture(t *testing.T) *isolationFixture {
 	token := loginAPI(t, app, `{"email":"admin-a@example.com","password":"`+strongPassword+`"}`)
 	_, demo := jsonCall(t, app, http.MethodPost, "/api/v1/connections/demo", "", token)
 	connection := demo["connections"].([]any)[0].(map[string]any)["id"].(string)
-	return &isolationFixture{app: app, objects: map[string]string{"member": member, "connection": connection}}
+	// A webhook with a delivery (to a closed port: it stays pending), and an
+	// "Add Telegram chat" code of admin A.
+	_, dest := jsonCall(t, app, http.MethodPost, "/api/v1/destinations", `{"name":"Hook A","type":"webhook","url":"http://127.0.0.1:9/a"}`, token)
+	destination := dest["id"].(string)
+	_, delivery := jsonCall(t, app, http.MethodPost, "/api/v1/destinations/"+destination+"/test", "", token)
+	var link string
+	if err := testutil.QueryRow(t, app, context.Background(), `INSERT INTO telegram_link (tenant_id, user_id, code_hash, expires_at)
+		SELECT tenant_id, id, '\x01', now() + interval '15 minutes' FROM app_user WHERE email = 'admin-a@example.com' RETURNING id`).Scan(&link); err != nil {
+		t.Fatal(err)
+	}
+	return &isolationFixture{app: app, objects: map[string]string{"member": member, "connection": connection, "destination": destination,
+		"delivery": destination + "/deliveries/" + delivery["id"].(string), "telegram link": link}, jars: map[string]http.CookieJar{}}
 }
 
-// signInAs starts a fresh browser session for email.
+// signInAs switches to email's browser session, logging in the first time.
 func (f *isolationFixture) signInAs(t *testing.T, email string) {
 	t.Helper()
+	if jar, ok := f.jars[email]; ok {
+		f.app.Client.Jar = jar
+		return
+	}
 	f.app.Client.Jar = newJar(t)
 	f.app.PostForm("/auth/login", url.Values{"login": {email}, "password": {strongPassword}},
 		"Sec-Fetch-Site", "same-origin").ExpectStatus(http.StatusSeeOther)
+	f.jars[email] = f.app.Client.Jar
 }
 
 func TestTenantIsolation(t *testing.T) {
@@ -80,5 +109,9 @@ func TestTenantIsolation(t *testing.T) {
 	_, conns := jsonCall(t, f.app, http.MethodGet, "/api/v1/connections", "", "")
 	if n := len(conns["connections"].([]any)); n != 3 {
 		t.Fatalf("tenant A has %d connections after the other tenant's attempts, want 3", n)
+	}
+	_, dests := jsonCall(t, f.app, http.MethodGet, "/api/v1/destinations", "", "")
+	if list := dests["destinations"].([]any); len(list) != 1 || list[0].(map[string]any)["name"] != "Hook A" || list[0].(map[string]any)["is_active"] != true {
+		t.Fatalf("tenant A's destinations after the other tenant's attempts: %v", list)
 	}
 }

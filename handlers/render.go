@@ -70,6 +70,7 @@ func (h *Handler) navFor(c echo.Context) []views.NavLink {
 		links = []views.NavLink{
 			{Label: "Home", Href: "/"},
 			{Label: "Connections", Href: "/connections"},
+			{Label: "Destinations", Href: "/destinations"},
 			{Label: "Team", Href: "/settings/members"},
 			{Label: "Settings", Href: "/settings"},
 		}

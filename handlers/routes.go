@@ -73,6 +73,27 @@ func (h *Handler) Routes(e *echo.Echo) {
 	e.GET("/oauth/tiktok/callback", h.oauthCallback(platforms.TikTok), member...)
 	e.GET("/oauth/tiktok-ads/authorize", h.oauthAuthorize(platforms.TikTokAds), member...)
 	e.GET("/oauth/tiktok-ads/callback", h.oauthCallback(platforms.TikTokAds), member...)
+	// Destinations
+	e.Match(getOrHead, "/destinations", h.destinationsPage, signedIn...)
+	e.Match(getOrHead, "/destinations/new", h.newDestinationPage, member...)
+	e.POST("/destinations", h.createDestination, member...)
+	e.POST("/destinations/telegram", h.startTelegramLink, member...)
+	e.Match(getOrHead, "/destinations/telegram/:id/status", h.telegramLinkStatus, member...)
+	e.Match(getOrHead, "/destinations/:id", h.destinationPage, signedIn...)
+	e.Match(getOrHead, "/destinations/:id/edit", h.editDestinationPage, member...)
+	e.POST("/destinations/:id", h.updateDestination, member...)
+	e.POST("/destinations/:id/test", h.testDestination, member...)
+	e.POST("/destinations/:id/rotate-secret", h.rotateDestinationSecret, member...)
+	e.POST("/destinations/:id/activate", h.setDestinationActive(true), member...)
+	e.POST("/destinations/:id/deactivate", h.setDestinationActive(false), member...)
+	e.POST("/destinations/:id/delete", h.deleteDestination, member...)
+	e.POST("/destinations/:id/deliveries/:delivery/retry", h.retryDelivery, member...)
+	e.GET("/api/v1/destinations", h.apiDestinations, signedIn...)
+	e.POST("/api/v1/destinations", h.apiCreateDestination, member...)
+	e.GET("/api/v1/destinations/:id/deliveries", h.apiDeliveries, signedIn...)
+	e.POST("/api/v1/destinations/:id/test", h.testDestination, member...)
+	// Destinations
+
 	// Telegram's webhook mode: the secret header is the authentication.
 	e.POST("/api/webhooks/telegram", h.telegramWebhook)
 	// Facebook's server-to-server compliance callbacks: signed, no session.

@@ -1,0 +1,124 @@
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"adpilot/models"
+)
+
+// apiDestination is a destination in the JSON API. Config holds no secret:
+// a webhook's header names only; SigningSecret is set once, on creation.
+type apiDestination struct {
+	ID                string    `json:"id"`
+	Name              string    `json:"name"`
+	Type              string    `json:"type"`
+	IsActive          bool      `json:"is_active"`
+	DeactivatedReason string    `json:"deactivated_reason,omitempty"`
+	Config            any       `json:"config"`
+	CreatedAt         time.Time `json:"created_at"`
+	SigningSecret     string    `json:"signing_secret,omitempty"`
+}
+
+func toAPIDestination(d models.Destination) apiDestination {
+	out := apiDestination{ID: d.ID, Name: d.Name, Type: d.Type, IsActive: d.IsActive, CreatedAt: d.CreatedAt, Config: map[string]any{}}
+	if !d.IsActive {
+		out.DeactivatedReason = d.DeactivatedReason
+	}
+	// Re-encoded through the typed configs, so nothing else stored leaks.
+	switch d.Type {
+	case models.DestinationTelegram:
+		out.Config = d.Telegram()
+	case models.DestinationWebhook:
+		out.Config = d.Webhook()
+	case models.DestinationEmail:
+		out.Config = d.Email()
+	}
+	return out
+}
+
+// apiDestinations is GET /api/v1/destinations.
+func (h *Handler) apiDestinations(c echo.Context) error {
+	list, err := h.store.ListDestinations(c.Request().Context(), principal(c).Tenant.ID)
+	if err != nil {
+		return err
+	}
+	out := make([]apiDestination, len(list))
+	for i, d := range list {
+		out[i] = toAPIDestination(d)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"destinations": out})
+}
+
+// apiCreateDestination is POST /api/v1/destinations with
+// {"name","type":"webhook"|"email","url","headers":{},"addresses":[]}.
+func (h *Handler) apiCreateDestination(c echo.Context) error {
+	var body struct {
+		Name      string            `json:"name"`
+		Type      string            `json:"type"`
+		URL       string            `json:"url"`
+		Headers   map[string]string `json:"headers"`
+		Addresses []string          `json:"addresses"`
+	}
+	if err := decodeJSON(c, &body); err != nil {
+		return err
+	}
+	draft := destinationDraft{Name: strings.TrimSpace(body.Name), Type: body.Type, URL: strings.TrimSpace(body.URL)}
+	errs := fieldErrors{}
+	switch body.Type {
+	case models.DestinationWebhook:
+		draft.Headers = map[string]string{}
+		for k, v := range body.Headers {
+			draft.Headers[http.CanonicalHeaderKey(strings.TrimSpace(k))] = strings.TrimSpace(v)
+		}
+		if len(draft.Headers) != len(body.Headers) {
+			errs.add("headers", "A header is given twice.")
+		}
+	case models.DestinationEmail:
+		// Each element is one address: a list never hides a second one.
+		for _, a := range body.Addresses {
+			if strings.ContainsAny(a, ",; \t\r\n") {
+				errs.add("addresses", "“"+filterText(a, 60)+"” is not a valid email address, like name@example.com.")
+			}
+		}
+		draft.Addresses = splitAddresses(strings.Join(body.Addresses, ","), errs)
+	}
+	h.checkDestination(c.Request().Context(), draft, errs)
+	if len(errs) > 0 {
+		return validationError(c, errs)
+	}
+	d, secret, err := h.createFromDraft(c, draft)
+	if err != nil {
+		return err
+	}
+	out := toAPIDestination(d)
+	out.SigningSecret = secret
+	noStore(c)
+	return c.JSON(http.StatusCreated, out)
+}
+
+// apiDeliveries is GET /api/v1/destinations/:id/deliveries?limit=N (1-100,
+// default 20), newest first.
+func (h *Handler) apiDeliveries(c echo.Context) error {
+	d, err := h.loadDestination(c)
+	if err != nil {
+		return err
+	}
+	limit, err := strconv.Atoi(c.QueryParam("limit"))
+	if err != nil || limit < 1 || limit > 100 {
+		limit = recentDeliveries
+	}
+	list, err := h.store.ListDeliveries(c.Request().Context(), d.TenantID, d.ID, limit)
+	if err != nil {
+		return err
+	}
+	out := make([]apiDelivery, len(list))
+	for i, del := range list {
+		out[i] = toAPIDelivery(del)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"deliveries": out})
+}
