@@ -14,8 +14,7 @@ func fill(formSelector string, values map[string]string) chromedp.Action[chromed
 	var steps []chromedp.Action[chromedp.Void]
 	for name, value := range values {
 		sel := formSelector + ` [name="` + name + `"]`
-		// SetValue, not Clear: Clear fails on an empty <textarea>.
-		steps = append(steps, chromedp.SetValue(chromedp.CSS(sel), ""), chromedp.SendKeys(chromedp.CSS(sel), value))
+		steps = append(steps, chromedp.Clear(chromedp.CSS(sel)), chromedp.SendKeys(chromedp.CSS(sel), value))
 	}
 	steps = append(steps, chromedp.Click(chromedp.CSS(formSelector+` button[type="submit"]`)))
 	return chromedp.Steps(steps...)
