@@ -54,18 +54,28 @@ func (h *Handler) apiDestinations(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"destinations": out})
 }
 
+// destinationConfigBody is a destination's config in the API.
+type destinationConfigBody struct {
+	URL       string            `json:"url"`
+	Headers   map[string]string `json:"headers"`
+	Addresses []string          `json:"addresses"`
+}
+
 // apiCreateDestination is POST /api/v1/destinations with
-// {"name","type":"webhook"|"email","url","headers":{},"addresses":[]}.
+// {"name","type":"webhook"|"email","config":{"url","headers"?}|{"addresses":[]}}
+// (the config fields may also come flat, beside name and type).
 func (h *Handler) apiCreateDestination(c echo.Context) error {
 	var body struct {
-		Name      string            `json:"name"`
-		Type      string            `json:"type"`
-		URL       string            `json:"url"`
-		Headers   map[string]string `json:"headers"`
-		Addresses []string          `json:"addresses"`
+		Name   string                 `json:"name"`
+		Type   string                 `json:"type"`
+		Config *destinationConfigBody `json:"config"`
+		destinationConfigBody
 	}
 	if err := decodeJSON(c, &body); err != nil {
 		return err
+	}
+	if body.Config != nil {
+		body.destinationConfigBody = *body.Config
 	}
 	draft := destinationDraft{Name: strings.TrimSpace(body.Name), Type: body.Type, URL: strings.TrimSpace(body.URL)}
 	errs := fieldErrors{}

@@ -291,6 +291,13 @@ func TestDestinationValidation(t *testing.T) {
 	if cfg["url"] != "http://127.0.0.1:9/in" || cfg["header_names"].([]any)[0] != "X-Token" {
 		t.Fatalf("listed config: %v", cfg)
 	}
+	// The nested shape of the automation API's contract works the same.
+	resp, out = jsonCall(t, app, http.MethodPost, "/api/v1/destinations",
+		`{"name":"Nested mail","type":"email","config":{"addresses":["ops@example.com","cfo@example.com"]}}`, "")
+	resp.ExpectStatus(http.StatusCreated)
+	if addrs := out["config"].(map[string]any)["addresses"].([]any); len(addrs) != 2 {
+		t.Fatalf("nested config create: %v", out)
+	}
 }
 
 func TestDestinationRolesActivationAndDelete(t *testing.T) {
