@@ -1,0 +1,97 @@
+package models
+
+import (
+	"context"
+	"time"
+)
+
+// Run statuses and triggers.
+const (
+	RunQueued    = "queued"
+	RunRunning   = "running"
+	RunCompleted = "completed"
+	RunFailed    = "failed"
+
+	TriggerSchedule = "schedule"
+	TriggerManual   = "manual"
+	TriggerEvent    = "event"
+)
+
+// Run is one execution of an automation.
+type Run struct {
+	ID           string     `db:"id"`
+	TenantID     string     `db:"tenant_id"`
+	AutomationID string     `db:"automation_id"`
+	Status       string     `db:"status"`
+	Trigger      string     `db:"trigger"`
+	ScheduledFor *time.Time `db:"scheduled_for"`
+	StartedAt    time.Time  `db:"started_at"`
+	CompletedAt  *time.Time `db:"completed_at"`
+	LeaseUntil   *time.Time `db:"lease_until"`
+	Attempt      int        `db:"attempt"`
+}
+
+const runColumns = `id, tenant_id, automation_id, status, trigger, scheduled_for, started_at, completed_at, lease_until, attempt`
+
+// NextRunFunc computes an automation's next run after now (its schedule,
+// in its zone). An error means the schedule is broken: the automation
+// moves to status error instead of running.
+type NextRunFunc func(a Automation, now time.Time) (time.Time, error)
+
+// ClaimDueRuns takes up to limit due automations (across tenants), moves
+// each one's next_run on and queues a run for the slot it was due at, all
+// in one transaction. Rows another replica is claiming are skipped (FOR
+// UPDATE SKIP LOCKED), and the unique (automation, scheduled_for) key makes
+// a second run of one slot impossible even if two replicas raced anyway. A
+// slot missed during downtime runs once: next is counted from now. The
+// runs come back leased to the caller until now+lease.
+func (s *Store) ClaimDueRuns(ctx context.Context, now time.Time, limit int, lease time.Duration, next NextRunFunc) ([]Run, error) {
+	var out []Run
+	err := s.withTx(ctx, func(tx *sqlxTx) error {
+		out = out[:0]
+		var due []Automation
+		if err := tx.SelectContext(ctx, &due, `SELECT `+automationColumns+` FROM automation
+			WHERE status = 'active' AND next_run <= $1 ORDER BY next_run LIMIT $2 FOR UPDATE SKIP LOCKED`, now, limit); err != nil {
+			return err
+		}
+		for _, a := range due {
+			n, err := next(a, now)
+			if err != nil {
+				if _, err := tx.ExecContext(ctx, `UPDATE automation SET status = 'error', next_run = NULL WHERE id = $1`, a.ID); err != nil {
+					return err
+				}
+				if err := recordAudit(ctx, tx, AuditEntry{TenantID: a.TenantID, ActorLabel: "scheduler", Action: "automation.schedule_error",
+					TargetType: "automation", TargetID: a.ID, After: map[string]string{"error": err.Error()}}); err != nil {
+					return err
+				}
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE automation SET next_run = $2 WHERE id = $1`, a.ID, n); err != nil {
+				return err
+			}
+			var runs []Run
+			if err := tx.SelectContext(ctx, &runs, `INSERT INTO automation_run
+					(tenant_id, automation_id, status, trigger, scheduled_for, started_at, lease_until)
+				VALUES ($1, $2, 'queued', 'schedule', $3, $4, $5)
+				ON CONFLICT (automation_id, scheduled_for) WHERE trigger = 'schedule' DO NOTHING
+				RETURNING `+runColumns, a.TenantID, a.ID, a.NextRun, now, now.Add(lease)); err != nil {
+				return err
+			}
+			out = append(out, runs...)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ReclaimExpiredRuns takes up runs whose lease ran out (their process
+// crashed or stalled): each is leased to the caller again, as a retry
+// (attempt+1).
+func (s *Store) ReclaimExpiredRuns(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]Run, error) {
+	out := []Run{}
+	err := s.db.SelectContext(ctx, &out, `UPDATE automation_run SET status = 'queued', attempt = attempt + 1, lease_until = $2
+		WHERE id IN (SELECT id FROM automation_run WHERE status IN ('queued', 'running') AND lease_until < $1
+			ORDER BY lease_until LIMIT $3 FOR UPDATE SKIP LOCKED)
+		RETURNING `+runColumns, now, now.Add(lease), limit)
+	return out, err
+}
