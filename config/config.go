@@ -84,6 +84,8 @@ type Config struct {
 	DemoPlatform *bool `env:"DEMO_PLATFORM"`
 
 	AutomationCheckInterval Interval `env:"AUTOMATION_CHECK_INTERVAL" envDefault:"60s"`
+	// AutomationWorkers bounds the runs one replica executes at once.
+	AutomationWorkers int `env:"AUTOMATION_WORKERS" envDefault:"8"`
 	TokenRefreshInterval    Interval `env:"TOKEN_REFRESH_INTERVAL" envDefault:"3600s"`
 	CleanupInterval         Interval `env:"CLEANUP_INTERVAL" envDefault:"86400s"`
 	RunRetention            Interval `env:"RUN_RETENTION" envDefault:"2160h"`
@@ -241,6 +243,9 @@ func (c *Config) validate(unparsed map[string]bool) []string {
 	}
 	if c.DBMaxOpenConns < 1 && !unparsed["DB_MAX_OPEN_CONNS"] {
 		p = append(p, "DB_MAX_OPEN_CONNS: must be at least 1")
+	}
+	if (c.AutomationWorkers < 1 || c.AutomationWorkers > 256) && !unparsed["AUTOMATION_WORKERS"] {
+		p = append(p, "AUTOMATION_WORKERS: must be from 1 to 256")
 	}
 	if c.DBMaxIdleConns < 0 && !unparsed["DB_MAX_IDLE_CONNS"] {
 		p = append(p, "DB_MAX_IDLE_CONNS: must be 0 or more")

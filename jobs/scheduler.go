@@ -19,6 +19,7 @@ import (
 	"adpilot/bot"
 	"adpilot/config"
 	"adpilot/connections"
+	"adpilot/engine"
 	"adpilot/mailer"
 	"adpilot/models"
 	"adpilot/notify"
@@ -38,6 +39,9 @@ type Scheduler struct {
 	mailer     mailer.Sender      // nil: no SMTP, emails wait in the outbox
 	dispatcher *notify.Dispatcher // nil: no delivery queue (tests of other jobs)
 	bot        *bot.Bot           // nil: the Telegram bot is off
+	engine     *engine.Engine     // nil: automations do not run here
+	pool       *automationPool
+	poolCancel context.CancelFunc
 
 	pollCancel context.CancelFunc
 	pollDone   chan struct{}
@@ -59,6 +63,9 @@ func WithMailer(m mailer.Sender) Option { return func(s *Scheduler) { s.mailer =
 
 // WithDispatcher runs the delivery queue on this replica.
 func WithDispatcher(d *notify.Dispatcher) Option { return func(s *Scheduler) { s.dispatcher = d } }
+
+// WithEngine runs automations on this replica.
+func WithEngine(e *engine.Engine) Option { return func(s *Scheduler) { s.engine = e } }
 
 // WithBot polls Telegram for the bot's updates (unless it is in webhook
 // mode), on the one replica holding the poller lock.
@@ -119,6 +126,16 @@ func New(cfg *config.Config, store *models.Store, conns *connections.Service, lo
 			return nil, fmt.Errorf("registering outbox job: %w", err)
 		}
 	}
+	if s.engine != nil {
+		if _, err := s.replica.NewJob(
+			gocron.DurationJob(cfg.AutomationCheckInterval.Duration()),
+			gocron.NewTask(s.tickAutomations),
+			gocron.WithName("automations"),
+			gocron.WithSingletonMode(gocron.LimitModeReschedule),
+		); err != nil {
+			return nil, fmt.Errorf("registering automation job: %w", err)
+		}
+	}
 	if s.dispatcher != nil {
 		if _, err := s.replica.NewJob(
 			gocron.DurationJob(deliveryInterval),
@@ -134,6 +151,11 @@ func New(cfg *config.Config, store *models.Store, conns *connections.Service, lo
 
 // Start begins running jobs; it does not block.
 func (s *Scheduler) Start() {
+	if s.engine != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		s.poolCancel = cancel
+		s.startAutomationPool(ctx)
+	}
 	s.leader.Start()
 	s.replica.Start()
 	if s.bot != nil && !s.bot.WebhookMode() {
@@ -166,6 +188,19 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 	}()
 	leaderErr = s.leader.ShutdownWithContext(ctx)
 	<-done
+	if s.pool != nil {
+		// No tick runs any more: close the queue and let running runs end
+		// (within ctx; a cut-off run's lease expires and another replica
+		// takes it up).
+		close(s.pool.runs)
+		finished := make(chan struct{})
+		go func() { s.pool.busy.Wait(); close(finished) }()
+		select {
+		case <-finished:
+		case <-ctx.Done():
+		}
+		s.poolCancel()
+	}
 	return errors.Join(leaderErr, replicaErr, s.lock.Release(ctx))
 }
 

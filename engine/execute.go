@@ -1,0 +1,154 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"adpilot/models"
+	"adpilot/notify"
+	"adpilot/schedule"
+	"adpilot/views/emails"
+)
+
+// Lease is how long a worker holds a run; RunBudget bounds one run well
+// inside it, so a lease never runs out under a live worker.
+const (
+	Lease     = 10 * time.Minute
+	RunBudget = 5 * time.Minute
+)
+
+// Engine executes claimed runs with the runner of each automation type.
+type Engine struct {
+	deps       Deps
+	runners    map[string]Runner
+	dispatcher *notify.Dispatcher
+	now        func() time.Time
+}
+
+// New builds the engine; runners maps automation types to their runner.
+func New(d Deps, dispatcher *notify.Dispatcher, runners map[string]Runner, now func() time.Time) *Engine {
+	if now == nil {
+		now = time.Now
+	}
+	return &Engine{deps: d, runners: runners, dispatcher: dispatcher, now: now}
+}
+
+// NextRun is the scheduler's models.NextRunFunc: the automation's schedule
+// in its zone ("account": its first connection's timezone).
+func (e *Engine) NextRun(a models.Automation, now time.Time) (time.Time, error) {
+	s, err := schedule.Parse(a.ScheduleConfig)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if errs := s.Validate(); len(errs) > 0 {
+		return time.Time{}, fmt.Errorf("invalid schedule: %v", errs)
+	}
+	loc, err := e.location(context.Background(), a, s.Timezone)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return s.Next(now, loc)
+}
+
+func (e *Engine) location(ctx context.Context, a models.Automation, tz string) (*time.Location, error) {
+	tenantTZ, accountTZ := "", ""
+	if t, err := e.deps.Store.GetTenant(ctx, a.TenantID); err == nil {
+		tenantTZ = t.ParsedSettings().Timezone
+	}
+	if tz == schedule.AccountTZ {
+		if conns, _, err := e.deps.Store.AutomationConnections(ctx, a.TenantID, a.ID); err == nil && len(conns) > 0 {
+			accountTZ, _ = conns[0].MetaMap()["timezone_name"].(string)
+		}
+	}
+	return schedule.Resolve(tz, accountTZ, tenantTZ)
+}
+
+// Execute runs one claimed run to its end: it starts it (fenced by its
+// lease), runs the type's runner, queues the output for delivery and
+// records the result; failures count toward the automation's error state.
+func (e *Engine) Execute(ctx context.Context, run models.Run) (models.Run, error) {
+	store := e.deps.Store
+	started, err := store.StartRun(ctx, run, e.now(), Lease)
+	if err != nil {
+		return run, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, RunBudget)
+	defer cancel()
+	log := &Log{}
+	out, runErr := e.runOnce(ctx, started, log, false)
+	if runErr == nil && out.Message != nil {
+		runErr = e.deliver(ctx, started, out)
+	}
+	if runErr != nil {
+		log.Error(e.now(), runErr.Error())
+	}
+	return store.FinishRun(context.WithoutCancel(ctx), started, e.now(), out.Result, log.Entries(), runErr,
+		func(a models.Automation) models.Email { return e.errorNotice(a, runErr) })
+}
+
+// Preview computes a run's output without delivering, acting or storing.
+func (e *Engine) Preview(ctx context.Context, tenantID, automationID string) (Output, []models.RunLog, error) {
+	a, err := e.deps.Store.GetAutomation(ctx, tenantID, automationID)
+	if err != nil {
+		return Output{}, nil, err
+	}
+	log := &Log{}
+	out, err := e.runOnce(ctx, models.Run{TenantID: tenantID, AutomationID: a.ID, Trigger: models.TriggerManual}, log, true)
+	return out, log.Entries(), err
+}
+
+func (e *Engine) runOnce(ctx context.Context, run models.Run, log *Log, dry bool) (Output, error) {
+	store := e.deps.Store
+	a, err := store.GetAutomation(ctx, run.TenantID, run.AutomationID)
+	if err != nil {
+		return Output{}, err
+	}
+	runner, ok := e.runners[a.Type]
+	if !ok {
+		return Output{}, fmt.Errorf("no runner for automation type %q", a.Type)
+	}
+	tenant, err := store.GetTenant(ctx, a.TenantID)
+	if err != nil {
+		return Output{}, err
+	}
+	conns, creds, err := store.AutomationConnections(ctx, a.TenantID, a.ID)
+	if err != nil {
+		return Output{}, fmt.Errorf("reading the automation's connections: %w", err)
+	}
+	if len(conns) == 0 {
+		return Output{}, errors.New("the automation has no connections: choose at least one account")
+	}
+	log.Info(e.now(), fmt.Sprintf("%s run started (%s) on %d connection(s)", a.Type, run.Trigger, len(conns)))
+	return runner.Run(ctx, Job{Automation: a, Run: run, Tenant: tenant, Connections: conns, Credentials: creds,
+		Now: e.now(), DryRun: dry, Log: log})
+}
+
+// deliver queues the run's messages to the automation's destination; the
+// queue owns retries from there.
+func (e *Engine) deliver(ctx context.Context, run models.Run, out Output) error {
+	a, err := e.deps.Store.GetAutomation(ctx, run.TenantID, run.AutomationID)
+	if err != nil {
+		return err
+	}
+	if a.DestinationID == nil {
+		return nil // computed and stored (a sync with no destination)
+	}
+	for _, m := range append([]notify.Message{*out.Message}, out.Extra...) {
+		if _, err := e.dispatcher.Enqueue(ctx, run.TenantID, *a.DestinationID, run.ID, m); err != nil {
+			return fmt.Errorf("queueing the delivery: %w", err)
+		}
+	}
+	return nil
+}
+
+// errorNotice tells admins an automation stopped after failing in a row.
+func (e *Engine) errorNotice(a models.Automation, last error) models.Email {
+	msg, err := emails.AutomationStopped(emails.AutomationData{Name: a.Name, Failures: models.MaxConsecutiveFailures,
+		LastError: last.Error(), Link: e.deps.BaseURL + "/automations/" + a.ID})
+	if err != nil {
+		e.deps.Logger.Error("rendering the automation error email", "err", err)
+	}
+	return models.Email{Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML}
+}

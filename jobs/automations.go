@@ -1,0 +1,66 @@
+package jobs
+
+import (
+	"context"
+	"sync"
+
+	"adpilot/engine"
+	"adpilot/models"
+)
+
+// automationPool runs claimed automation runs on a fixed number of workers.
+type automationPool struct {
+	runs chan models.Run
+	busy sync.WaitGroup // workers
+	free chan struct{}  // one token per idle worker
+}
+
+func (s *Scheduler) startAutomationPool(ctx context.Context) {
+	n := s.cfg.AutomationWorkers
+	p := &automationPool{runs: make(chan models.Run), free: make(chan struct{}, n)}
+	for range n {
+		p.free <- struct{}{}
+		p.busy.Add(1)
+		go func() {
+			defer p.busy.Done()
+			for run := range p.runs {
+				if _, err := s.engine.Execute(ctx, run); err != nil {
+					s.logger.Error("automation run", "run", run.ID, "automation", run.AutomationID, "err", err)
+				}
+				p.free <- struct{}{}
+			}
+		}()
+	}
+	s.pool = p
+}
+
+// tickAutomations claims as many due runs (and runs whose lease expired)
+// as there are idle workers, and hands them over. Every replica ticks; the
+// claim's row locks and unique slot key keep each slot to one run.
+func (s *Scheduler) tickAutomations(ctx context.Context) error {
+	idle := 0
+	for len(s.pool.free) > 0 {
+		<-s.pool.free
+		idle++
+	}
+	if idle == 0 {
+		return nil
+	}
+	now := s.clock.Now()
+	runs, err := s.store.ReclaimExpiredRuns(ctx, now, idle, engine.Lease)
+	if err == nil && len(runs) < idle {
+		var due []models.Run
+		due, err = s.store.ClaimDueRuns(ctx, now, idle-len(runs), engine.Lease, s.engine.NextRun)
+		runs = append(runs, due...)
+	}
+	for range idle - len(runs) {
+		s.pool.free <- struct{}{} // give back what was not used
+	}
+	for _, r := range runs {
+		s.pool.runs <- r
+	}
+	if err != nil {
+		s.logger.Error("claiming automation runs", "err", err)
+	}
+	return err
+}
