@@ -85,10 +85,10 @@ type Config struct {
 
 	AutomationCheckInterval Interval `env:"AUTOMATION_CHECK_INTERVAL" envDefault:"60s"`
 	// AutomationWorkers bounds the runs one replica executes at once.
-	AutomationWorkers int `env:"AUTOMATION_WORKERS" envDefault:"8"`
-	TokenRefreshInterval    Interval `env:"TOKEN_REFRESH_INTERVAL" envDefault:"3600s"`
-	CleanupInterval         Interval `env:"CLEANUP_INTERVAL" envDefault:"86400s"`
-	RunRetention            Interval `env:"RUN_RETENTION" envDefault:"2160h"`
+	AutomationWorkers    int      `env:"AUTOMATION_WORKERS" envDefault:"8"`
+	TokenRefreshInterval Interval `env:"TOKEN_REFRESH_INTERVAL" envDefault:"3600s"`
+	CleanupInterval      Interval `env:"CLEANUP_INTERVAL" envDefault:"86400s"`
+	RunRetention         Interval `env:"RUN_RETENTION" envDefault:"2160h"`
 
 	ShutdownTimeout    Interval `env:"SHUTDOWN_TIMEOUT" envDefault:"25s"`
 	ShutdownDrainDelay Interval `env:"SHUTDOWN_DRAIN_DELAY" envDefault:"0s"`
