@@ -33,3 +33,10 @@ func validUUID(id string) bool {
 	_, err := uuid.Parse(id)
 	return err == nil && len(id) == 36
 }
+
+// isForeignKeyViolation reports a reference to a row that does not exist
+// (or belongs to another tenant: keys are (tenant_id, id)).
+func isForeignKeyViolation(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == "23503"
+}
