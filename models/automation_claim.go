@@ -85,11 +85,13 @@ func (s *Store) ClaimDueRuns(ctx context.Context, now time.Time, limit int, leas
 }
 
 // ReclaimExpiredRuns takes up runs whose lease ran out (their process
-// crashed or stalled): each is leased to the caller again, as a retry
-// (attempt+1).
+// crashed or stalled): each is leased to the caller again. A run that had
+// started counts as a retry (attempt+1); one still queued (claimed, never
+// started) just moves to a live worker.
 func (s *Store) ReclaimExpiredRuns(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]Run, error) {
 	out := []Run{}
-	err := s.db.SelectContext(ctx, &out, `UPDATE automation_run SET status = 'queued', attempt = attempt + 1, lease_until = $2
+	err := s.db.SelectContext(ctx, &out, `UPDATE automation_run SET status = 'queued', lease_until = $2,
+			attempt = attempt + CASE WHEN status = 'running' THEN 1 ELSE 0 END
 		WHERE id IN (SELECT id FROM automation_run WHERE status IN ('queued', 'running') AND lease_until < $1
 			ORDER BY lease_until LIMIT $3 FOR UPDATE SKIP LOCKED)
 		RETURNING `+runColumns, now, now.Add(lease), limit)

@@ -96,8 +96,11 @@ func TestMissedSlotsRunOnceAndExpiredLeasesAreRetried(t *testing.T) {
 	if more, _ := store.ClaimDueRuns(context.Background(), now, 10, time.Minute, everyHour); len(more) != 0 {
 		t.Fatalf("the missed slots ran %d more times", len(more))
 	}
-	// The worker "crashes": its lease runs out and another replica takes
-	// the run up again as a retry.
+	// The worker starts the run, then "crashes": its lease runs out and
+	// another replica takes the run up again as a retry.
+	if _, err := store.StartRun(context.Background(), runs[0], now, time.Minute); err != nil {
+		t.Fatal(err)
+	}
 	if got, _ := store.ReclaimExpiredRuns(context.Background(), now.Add(30*time.Second), 10, time.Minute); len(got) != 0 {
 		t.Fatal("a run was reclaimed while its lease held")
 	}
