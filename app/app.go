@@ -17,6 +17,7 @@ import (
 	"adpilot/bot"
 	"adpilot/config"
 	"adpilot/connections"
+	"adpilot/engine"
 	"adpilot/handlers"
 	"adpilot/jobs"
 	"adpilot/mailer"
@@ -35,7 +36,12 @@ type App struct {
 	handler   *handlers.Handler
 	scheduler *jobs.Scheduler
 	bot       *bot.Bot // nil when the bot is off
+
+	dispatcher *notify.Dispatcher
 }
+
+// Dispatcher is the delivery queue, for tests that drive it by hand.
+func (a *App) Dispatcher() *notify.Dispatcher { return a.dispatcher }
 
 // New builds the server on an open, migrated store.
 func New(cfg *config.Config, store *models.Store, logger *slog.Logger, version string, opts ...jobs.Option) (*App, error) {
@@ -71,9 +77,15 @@ func New(cfg *config.Config, store *models.Store, logger *slog.Logger, version s
 	}
 	policy := notify.URLPolicy{RequireHTTPS: cfg.IsProd(), AllowPrivate: !cfg.IsProd() || cfg.WebhookAllowPrivate}
 	dispatcher := notify.NewDispatcher(store, telegram, notify.NewWebhook(policy), logger.With("component", "delivery"), cfg.BaseURL)
-	opts = append([]jobs.Option{jobs.WithDispatcher(dispatcher)}, opts...)
+	deps := engine.Deps{Store: store, Platforms: registry, Connections: conns, Logger: logger.With("component", "engine"), BaseURL: cfg.BaseURL}
+	eng := engine.New(deps, dispatcher, map[string]engine.Runner{
+		engine.TypeReport: engine.NewReportRunner(deps),
+		engine.TypeAlert:  engine.NewAlertRunner(deps),
+		engine.TypeSync:   engine.NewSyncRunner(deps),
+	}, nil)
+	opts = append([]jobs.Option{jobs.WithDispatcher(dispatcher), jobs.WithEngine(eng)}, opts...)
 
-	h := handlers.New(cfg, store, logger, version, handlers.Services{Conns: conns, Dispatcher: dispatcher, Bot: tgBot, URLPolicy: policy})
+	h := handlers.New(cfg, store, logger, version, handlers.Services{Conns: conns, Dispatcher: dispatcher, Bot: tgBot, URLPolicy: policy, Engine: eng})
 	h.Register(e)
 
 	if cfg.MailEnabled() {
@@ -91,7 +103,7 @@ func New(cfg *config.Config, store *models.Store, logger *slog.Logger, version s
 	if err != nil {
 		return nil, err
 	}
-	return &App{cfg: cfg, store: store, logger: logger, echo: e, handler: h, scheduler: sched, bot: tgBot}, nil
+	return &App{cfg: cfg, store: store, logger: logger, echo: e, handler: h, scheduler: sched, bot: tgBot, dispatcher: dispatcher}, nil
 }
 
 // PlatformSettings maps the configuration onto the platform clients'.

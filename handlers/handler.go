@@ -14,6 +14,7 @@ import (
 	"adpilot/bot"
 	"adpilot/config"
 	"adpilot/connections"
+	"adpilot/engine"
 	"adpilot/models"
 	"adpilot/notify"
 	"adpilot/platforms"
@@ -33,6 +34,7 @@ type Handler struct {
 	dispatcher *notify.Dispatcher
 	bot        *bot.Bot // nil when TELEGRAM_BOT_TOKEN is unset
 	urlPolicy  notify.URLPolicy
+	engine     *engine.Engine
 
 	passwordCost int           // bcrypt work factor (see passwordCost)
 	dummyHash    func() string // for timing-equal refusals
@@ -51,6 +53,7 @@ type Services struct {
 	Dispatcher *notify.Dispatcher
 	Bot        *bot.Bot
 	URLPolicy  notify.URLPolicy // what webhook destinations may point at
+	Engine     *engine.Engine
 }
 
 // New builds the Handler.
@@ -66,6 +69,7 @@ func New(cfg *config.Config, store *models.Store, logger *slog.Logger, version s
 		dispatcher: svc.Dispatcher,
 		bot:        svc.Bot,
 		urlPolicy:  svc.URLPolicy,
+		engine:     svc.Engine,
 
 		passwordCost: passwordCost(cfg.Env),
 		dummyHash:    newDummyHash(passwordCost(cfg.Env)),
