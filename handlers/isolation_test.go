@@ -19,6 +19,10 @@ type idRoute struct {
 }
 
 var isolationRoutes = []idRoute{
+	{http.MethodPatch, "/api/v1/automations/{id}", nil, "automation"},
+	{http.MethodDelete, "/api/v1/automations/{id}", nil, "automation"},
+	{http.MethodPost, "/api/v1/automations/{id}/run", nil, "automation"},
+	{http.MethodPost, "/api/v1/automations/{id}/preview", nil, "automation"},
 	{http.MethodPost, "/settings/members/{id}/role", url.Values{"role": {"viewer"}}, "member"},
 	{http.MethodPost, "/settings/members/{id}/deactivate", nil, "member"},
 	{http.MethodPost, "/settings/members/{id}/activate", nil, "member"},
@@ -67,8 +71,12 @@ func newIsolationFixture(t *testing.T) *isolationFixture {
 		SELECT tenant_id, id, '\x01', now() + interval '15 minutes' FROM app_user WHERE email = 'admin-a@example.com' RETURNING id`).Scan(&link); err != nil {
 		t.Fatal(err)
 	}
+	_, auto := jsonCall(t, app, http.MethodPost, "/api/v1/automations", `{"name":"Sync A","type":"data_sync","connections":["`+connection+`"],
+		"schedule":{"kind":"hourly","minute":0},"config":{"level":"account","lookback_days":3}}`, token)
+	automation := auto["id"].(string)
 	return &isolationFixture{app: app, objects: map[string]string{"member": member, "connection": connection, "destination": destination,
-		"delivery": destination + "/deliveries/" + delivery["id"].(string), "telegram link": link}, jars: map[string]http.CookieJar{}}
+		"delivery": destination + "/deliveries/" + delivery["id"].(string), "telegram link": link, "automation": automation},
+		jars: map[string]http.CookieJar{}}
 }
 
 // signInAs switches to email's browser session, logging in the first time.
