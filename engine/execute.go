@@ -77,15 +77,32 @@ func (e *Engine) Execute(ctx context.Context, run models.Run) (models.Run, error
 	ctx, cancel := context.WithTimeout(ctx, RunBudget)
 	defer cancel()
 	log := &Log{}
-	out, runErr := e.runOnce(ctx, started, log, false)
+	out, runErr := e.safeRun(ctx, started, log)
 	if runErr == nil && out.Message != nil {
 		runErr = e.deliver(ctx, started, out)
+	}
+	if runErr != nil && ctx.Err() == context.Canceled {
+		// Shutdown, not a failure: hand the run back to another replica
+		// and count nothing.
+		return started, e.deps.Store.ReleaseRun(context.WithoutCancel(ctx), started, e.now())
 	}
 	if runErr != nil {
 		log.Error(e.now(), runErr.Error())
 	}
 	return store.FinishRun(context.WithoutCancel(ctx), started, e.now(), out.Result, log.Entries(), runErr,
 		func(a models.Automation) models.Email { return e.errorNotice(a, runErr) })
+}
+
+// safeRun turns a runner's panic into a failed run, so one bad automation
+// cannot take a replica (and then every replica, on retry) down.
+func (e *Engine) safeRun(ctx context.Context, run models.Run, log *Log) (out Output, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			e.deps.Logger.Error("automation runner panicked", "run", run.ID, "automation", run.AutomationID, "panic", p)
+			out, err = Output{}, fmt.Errorf("internal error in the runner (logged as run %s)", run.ID)
+		}
+	}()
+	return e.runOnce(ctx, run, log, false)
 }
 
 // Preview computes a run's output without delivering, acting or storing.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"adpilot/engine"
@@ -70,8 +71,16 @@ func (h *Handler) validateAutomation(c echo.Context, b apiAutomationBody) (model
 	if b.DestinationID != nil {
 		in.DestinationID = *b.DestinationID
 	}
+	if in.DestinationID != "" && !isUUID(in.DestinationID) {
+		errs.add("destination_id", "Not a destination id.")
+	}
 	if len(b.Connections) == 0 || len(b.Connections) > 20 {
 		errs.add("connections", "Choose from 1 to 20 connections.")
+	}
+	for _, id := range b.Connections {
+		if !isUUID(id) {
+			errs.add("connections", "“"+filterText(id, 40)+"” is not a connection id.")
+		}
 	}
 	var sched schedule.Schedule
 	if len(b.Schedule) == 0 {
@@ -128,6 +137,11 @@ func (h *Handler) validateAutomation(c echo.Context, b apiAutomationBody) (model
 	}
 	in.NextRun = next
 	return in, nil
+}
+
+func isUUID(s string) bool {
+	_, err := uuid.Parse(s)
+	return err == nil && len(s) == 36
 }
 
 func decodeConfig(raw json.RawMessage, dst any, validate func() map[string]string) map[string]string {
@@ -208,7 +222,7 @@ func (h *Handler) apiPatchAutomation(c echo.Context) error {
 	}
 	b := apiAutomationBody{Name: &cur.Name, Type: a.Type, DestinationID: a.DestinationID, Connections: cur.Connections,
 		Schedule: a.ScheduleConfig, Config: a.AutomationConfig, Status: a.Status}
-	if b.Status == models.AutomationError {
+	if b.Status == models.AutomationError || b.Status == models.AutomationStopped {
 		b.Status = models.AutomationPaused
 	}
 	if err := decodeJSON(c, &b); err != nil {

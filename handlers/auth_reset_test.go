@@ -21,7 +21,7 @@ func TestPasswordReset(t *testing.T) {
 	if knownBody["status"] != unknownBody["status"] {
 		t.Fatalf("the answer tells accounts apart: %v vs %v", knownBody, unknownBody)
 	}
-	mail := testutil.LatestEmail(t, app.Store, "reset@example.com")
+	mail := testutil.EmailAbout(t, app.Store, "reset@example.com", "password")
 	if !strings.Contains(strings.ToLower(mail.Subject), "password") {
 		t.Fatalf("latest email is %q", mail.Subject)
 	}

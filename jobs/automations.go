@@ -13,11 +13,15 @@ type automationPool struct {
 	runs chan models.Run
 	busy sync.WaitGroup // workers
 	free chan struct{}  // one token per idle worker
+	kick chan struct{}  // a worker freed up: claim again without waiting for the tick
+
+	mu     sync.Mutex // held while handing runs over, so shutdown never closes runs mid-send
+	closed bool
 }
 
 func (s *Scheduler) startAutomationPool(ctx context.Context) {
 	n := s.cfg.AutomationWorkers
-	p := &automationPool{runs: make(chan models.Run), free: make(chan struct{}, n)}
+	p := &automationPool{runs: make(chan models.Run), free: make(chan struct{}, n), kick: make(chan struct{}, 1)}
 	for range n {
 		p.free <- struct{}{}
 		p.busy.Add(1)
@@ -28,16 +32,36 @@ func (s *Scheduler) startAutomationPool(ctx context.Context) {
 					s.logger.Error("automation run", "run", run.ID, "automation", run.AutomationID, "err", err)
 				}
 				p.free <- struct{}{}
+				select {
+				case p.kick <- struct{}{}:
+				default:
+				}
 			}
 		}()
 	}
 	s.pool = p
+	// A backlog drains as fast as workers free up, not one batch a tick.
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-p.kick:
+				_ = s.tickAutomations(ctx)
+			}
+		}
+	}()
 }
 
 // tickAutomations claims as many due runs (and runs whose lease expired)
 // as there are idle workers, and hands them over. Every replica ticks; the
 // claim's row locks and unique slot key keep each slot to one run.
 func (s *Scheduler) tickAutomations(ctx context.Context) error {
+	s.pool.mu.Lock()
+	defer s.pool.mu.Unlock()
+	if s.pool.closed || ctx.Err() != nil {
+		return nil
+	}
 	idle := 0
 	for len(s.pool.free) > 0 {
 		<-s.pool.free
@@ -63,4 +87,14 @@ func (s *Scheduler) tickAutomations(ctx context.Context) error {
 		s.logger.Error("claiming automation runs", "err", err)
 	}
 	return err
+}
+
+// closePool stops handing out runs; workers finish what they hold.
+func (p *automationPool) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.closed {
+		p.closed = true
+		close(p.runs)
+	}
 }

@@ -192,7 +192,7 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 		// No tick runs any more: close the queue and let running runs end
 		// (within ctx; a cut-off run's lease expires and another replica
 		// takes it up).
-		close(s.pool.runs)
+		s.pool.close()
 		finished := make(chan struct{})
 		go func() { s.pool.busy.Wait(); close(finished) }()
 		select {

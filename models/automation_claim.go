@@ -81,8 +81,15 @@ func (s *Store) ClaimDueRuns(ctx context.Context, now time.Time, limit int, leas
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err // rolled back: none of these runs exist
+	}
+	return out, nil
 }
+
+// MaxRunAttempts bounds retries of a run whose worker died: a run that
+// crashes its worker must not crash every replica in turn.
+const MaxRunAttempts = 3
 
 // ReclaimExpiredRuns takes up runs whose lease ran out (their process
 // crashed or stalled): each is leased to the caller again. A run that had
@@ -92,8 +99,26 @@ func (s *Store) ReclaimExpiredRuns(ctx context.Context, now time.Time, limit int
 	out := []Run{}
 	err := s.db.SelectContext(ctx, &out, `UPDATE automation_run SET status = 'queued', lease_until = $2,
 			attempt = attempt + CASE WHEN status = 'running' THEN 1 ELSE 0 END
-		WHERE id IN (SELECT id FROM automation_run WHERE status IN ('queued', 'running') AND lease_until < $1
-			ORDER BY lease_until LIMIT $3 FOR UPDATE SKIP LOCKED)
-		RETURNING `+runColumns, now, now.Add(lease), limit)
+		WHERE id IN (SELECT r.id FROM automation_run r JOIN automation a ON a.id = r.automation_id
+			WHERE r.status IN ('queued', 'running') AND r.lease_until < $1 AND r.attempt < $4
+				AND (a.status = 'active' OR r.trigger = 'manual')
+			ORDER BY r.lease_until LIMIT $3 FOR UPDATE OF r SKIP LOCKED)
+		RETURNING `+runColumns, now, now.Add(lease), limit, MaxRunAttempts)
+	if err != nil {
+		return out, err
+	}
+	// Runs that used up their attempts are failed for good.
+	_, err = s.db.ExecContext(ctx, `UPDATE automation_run SET status = 'failed', completed_at = greatest($1, started_at),
+			error_message = 'the run was interrupted ' || attempt || ' times (its worker stopped or crashed); it was given up',
+			lease_until = NULL
+		WHERE status IN ('queued', 'running') AND lease_until < $1 AND attempt >= $2`, now, MaxRunAttempts)
 	return out, err
+}
+
+// ReleaseRun hands a run back to the queue untouched (a worker shutting
+// down): another replica takes it up at once, and nothing is counted.
+func (s *Store) ReleaseRun(ctx context.Context, r Run, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE automation_run SET status = 'queued', lease_until = $3
+		WHERE tenant_id = $1 AND id = $2 AND status IN ('queued', 'running')`, r.TenantID, r.ID, now)
+	return err
 }

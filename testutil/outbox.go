@@ -3,6 +3,7 @@ package testutil
 import (
 	"context"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,4 +43,27 @@ func LinkIn(t testing.TB, text, pathPart string) string {
 	}
 	t.Fatalf("no link containing %q in:\n%s", pathPart, text)
 	return ""
+}
+
+// EmailAbout waits (up to 5 s) for the newest email to `to` whose subject
+// contains subjectPart: some emails are queued after the answer that
+// caused them.
+func EmailAbout(t testing.TB, store *models.Store, to, subjectPart string) models.OutboxEmail {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		list, _, err := store.ListOutbox(context.Background(), models.OutboxFilter{Search: to, Limit: 20})
+		if err != nil {
+			t.Fatalf("reading the outbox: %v", err)
+		}
+		for _, e := range list {
+			if strings.Contains(strings.ToLower(e.Subject), strings.ToLower(subjectPart)) {
+				return e
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no email to %s about %q in the outbox", to, subjectPart)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
