@@ -133,6 +133,8 @@ func TestAutomationAPIValidation(t *testing.T) {
 		"too frequent":    {`{"name":"x","type":"data_sync","connections":["` + f.connID + `"],"schedule":{"kind":"interval","every_minutes":1},"config":{"level":"account","lookback_days":3}}`, "schedule.every_minutes"},
 		"bad metric":      {`{"name":"x","type":"scheduled_report","connections":["` + f.connID + `"],"schedule":{"kind":"hourly","minute":0},"config":{"level":"account","period":"yesterday","metrics":["likes_per_hour"]}}`, "config.metrics"},
 		"unknown field":   {`{"name":"x","type":"scheduled_report","connections":["` + f.connID + `"],"schedule":{"kind":"hourly","minute":0},"config":{"level":"account","period":"yesterday","metrics":["spend"],"colour":"red"}}`, "config"},
+		"bad destination": {`{"name":"x","type":"data_sync","destination_id":"not-a-uuid","connections":["` + f.connID + `"],"schedule":{"kind":"hourly","minute":0},"config":{"level":"account","lookback_days":3}}`, "destination_id"},
+		"bad connection":  {`{"name":"x","type":"data_sync","connections":["x'; DROP"],"schedule":{"kind":"hourly","minute":0},"config":{"level":"account","lookback_days":3}}`, "connections"},
 		"alert condition": {`{"name":"x","type":"alert","connections":["` + f.connID + `"],"schedule":{"kind":"hourly","minute":0},"config":{"level":"campaign","window":"today","match":"all","conditions":[{"metric":"cpa","op":"!=","value":1}],"action":"notify"}}`, "config.conditions.0.op"},
 	}
 	for name, tc := range cases {
