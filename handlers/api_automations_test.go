@@ -214,3 +214,30 @@ func testutilExec(t *testing.T, app *testutil.TestApp, q string, args ...any) (i
 	err := testutil.QueryRow(t, app, context.Background(), "WITH x AS ("+q+" RETURNING 1) SELECT count(*) FROM x", args...).Scan(&n)
 	return n, err
 }
+
+func TestDestinationByIDThroughTheAPI(t *testing.T) {
+	f := newAutomationFixture(t)
+	path := "/api/v1/destinations/" + f.destID
+	resp, out := jsonCall(t, f.app, http.MethodGet, path, "", f.token)
+	resp.ExpectStatus(http.StatusOK)
+	if out["type"] != "webhook" || out["signing_secret"] != nil {
+		t.Fatalf("GET = %v", out)
+	}
+	resp, out = jsonCall(t, f.app, http.MethodPatch, path, `{"name":"Renamed","config":{"headers":{"X-Api-Key":"k-123"}}}`, f.token)
+	resp.ExpectStatus(http.StatusOK)
+	cfg := out["config"].(map[string]any)
+	if out["name"] != "Renamed" || cfg["url"] != f.recv.URL || cfg["header_names"].([]any)[0] != "X-Api-Key" {
+		t.Fatalf("PATCH = %v", out)
+	}
+	resp, out = jsonCall(t, f.app, http.MethodPatch, path, `{"config":{"url":"ftp://nope"}}`, f.token)
+	if resp.StatusCode != http.StatusUnprocessableEntity || out["fields"].(map[string]any)["url"] == nil {
+		t.Fatalf("bad PATCH: %d %v", resp.StatusCode, out)
+	}
+	// In use by an automation: 409; then deletable.
+	a := f.create(t, `{"name":"Uses it","type":"data_sync","destination_id":"`+f.destID+`","connections":["`+f.connID+`"],
+		"schedule":{"kind":"hourly","minute":0},"config":{"level":"account","lookback_days":3}}`)
+	call(t, f.app, http.MethodDelete, path, "", f.token).ExpectStatus(http.StatusConflict)
+	call(t, f.app, http.MethodDelete, "/api/v1/automations/"+a["id"].(string), "", f.token).ExpectStatus(http.StatusNoContent)
+	call(t, f.app, http.MethodDelete, path, "", f.token).ExpectStatus(http.StatusNoContent)
+	call(t, f.app, http.MethodGet, path, "", f.token).ExpectStatus(http.StatusNotFound)
+}

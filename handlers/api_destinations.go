@@ -132,3 +132,80 @@ func (h *Handler) apiDeliveries(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, map[string]any{"deliveries": out})
 }
+
+// apiDestination is GET /api/v1/destinations/:id.
+func (h *Handler) apiDestination(c echo.Context) error {
+	d, err := h.loadDestination(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toAPIDestination(d))
+}
+
+// apiPatchDestination is PATCH /api/v1/destinations/:id with any of
+// {"name","config":{"url","headers","addresses"}}: what is left out stays
+// (a webhook's "headers" replace all of them; {} removes them). The signing
+// secret never changes here (rotate it on the destination's page).
+func (h *Handler) apiPatchDestination(c echo.Context) error {
+	d, err := h.loadDestination(c)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Name   *string `json:"name"`
+		Config *struct {
+			URL       *string           `json:"url"`
+			Headers   map[string]string `json:"headers"`
+			Addresses []string          `json:"addresses"`
+		} `json:"config"`
+	}
+	if err := decodeJSON(c, &body); err != nil {
+		return err
+	}
+	ctx, p := c.Request().Context(), principal(c)
+	draft := destinationDraft{Name: d.Name, Type: d.Type, URL: d.Webhook().URL, Addresses: d.Email().Addresses}
+	if body.Name != nil {
+		draft.Name = strings.TrimSpace(*body.Name)
+	}
+	newHeaders := false
+	if body.Config != nil {
+		if body.Config.URL != nil {
+			draft.URL = strings.TrimSpace(*body.Config.URL)
+		}
+		if body.Config.Headers != nil {
+			draft.Headers, newHeaders = body.Config.Headers, true
+		}
+		if body.Config.Addresses != nil {
+			draft.Addresses = body.Config.Addresses
+		}
+	}
+	errs := fieldErrors{}
+	if d.Type == models.DestinationTelegram {
+		checkText(errs, "name", draft.Name, "Name", true, maxDestinationName)
+	} else {
+		h.checkDestination(ctx, draft, errs)
+	}
+	if len(errs) > 0 {
+		return validationError(c, errs)
+	}
+	in := models.DestinationInput{Name: draft.Name, Type: d.Type, Config: d.Config}
+	switch d.Type {
+	case models.DestinationWebhook:
+		names := d.Webhook().HeaderNames
+		if newHeaders {
+			sec, err := h.store.DestinationSecrets(ctx, p.Tenant.ID, d.ID)
+			if err != nil {
+				return err
+			}
+			in.Secrets = &models.WebhookSecrets{SigningSecret: sec.SigningSecret, Headers: draft.Headers}
+			names = sortedHeaderNames(draft.Headers)
+		}
+		in.Config = models.WebhookConfig{URL: draft.URL, HeaderNames: names}
+	case models.DestinationEmail:
+		in.Config = models.EmailConfig{Addresses: draft.Addresses}
+	}
+	if d, err = h.store.UpdateDestination(ctx, p.User, d.ID, in, c.RealIP()); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toAPIDestination(d))
+}

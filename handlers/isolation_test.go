@@ -19,6 +19,8 @@ type idRoute struct {
 }
 
 var isolationRoutes = []idRoute{
+	{http.MethodPatch, "/api/v1/destinations/{id}", nil, "destination"},
+	{http.MethodDelete, "/api/v1/destinations/{id}", nil, "destination"},
 	{http.MethodPatch, "/api/v1/automations/{id}", nil, "automation"},
 	{http.MethodDelete, "/api/v1/automations/{id}", nil, "automation"},
 	{http.MethodPost, "/api/v1/automations/{id}/run", nil, "automation"},

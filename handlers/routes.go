@@ -90,6 +90,9 @@ func (h *Handler) Routes(e *echo.Echo) {
 	e.POST("/destinations/:id/deliveries/:delivery/retry", h.retryDelivery, member...)
 	e.GET("/api/v1/destinations", h.apiDestinations, signedIn...)
 	e.POST("/api/v1/destinations", h.apiCreateDestination, member...)
+	e.GET("/api/v1/destinations/:id", h.apiDestination, signedIn...)
+	e.PATCH("/api/v1/destinations/:id", h.apiPatchDestination, member...)
+	e.DELETE("/api/v1/destinations/:id", h.deleteDestination, member...)
 	e.GET("/api/v1/destinations/:id/deliveries", h.apiDeliveries, signedIn...)
 	e.POST("/api/v1/destinations/:id/test", h.testDestination, member...)
 	// Destinations
