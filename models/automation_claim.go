@@ -50,8 +50,13 @@ func (s *Store) ClaimDueRuns(ctx context.Context, now time.Time, limit int, leas
 	err := s.withTx(ctx, func(tx *sqlxTx) error {
 		out = out[:0]
 		var due []Automation
-		if err := tx.SelectContext(ctx, &due, `SELECT `+automationColumns+` FROM automation
-			WHERE status = 'active' AND next_run <= $1 ORDER BY next_run LIMIT $2 FOR UPDATE SKIP LOCKED`, now, limit); err != nil {
+		// An automation whose connection is invalid waits (its last run
+		// said why) and runs once when the connection is reconnected.
+		if err := tx.SelectContext(ctx, &due, `SELECT `+automationColumns+` FROM automation a
+			WHERE status = 'active' AND next_run <= $1
+				AND NOT EXISTS (SELECT 1 FROM automation_connection ac JOIN ad_token t ON t.id = ac.connection_id
+					WHERE ac.automation_id = a.id AND NOT t.is_valid)
+			ORDER BY next_run LIMIT $2 FOR UPDATE SKIP LOCKED`, now, limit); err != nil {
 			return err
 		}
 		for _, a := range due {

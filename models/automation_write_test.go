@@ -55,3 +55,31 @@ func TestAutomationWritesStayInTheirTenant(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestAutomationsWaitWhileAConnectionIsInvalid(t *testing.T) {
+	store, _, admin := connectionFixture(t)
+	ctx := context.Background()
+	conns, err := store.ConnectAccounts(ctx, admin, "", []models.ConnectionInput{{Platform: "demo", Kind: "ad_account", AccountRef: "d1", AccessToken: "t"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := models.AutomationInput{Name: "Hourly", Type: "alert", ConnectionIDs: []string{conns[0].ID},
+		Schedule: []byte(`{"kind":"hourly","minute":0}`), Config: []byte(`{}`), Status: "active", NextRun: time.Now().Add(-time.Minute)}
+	if _, err := store.CreateAutomation(ctx, admin, in, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.InvalidateConnection(ctx, admin.TenantID, conns[0].ID, "revoked", nil); err != nil {
+		t.Fatal(err)
+	}
+	next := func(models.Automation, time.Time) (time.Time, error) { return time.Now().Add(time.Hour), nil }
+	if runs, _ := store.ClaimDueRuns(ctx, time.Now(), 10, time.Minute, next); len(runs) != 0 {
+		t.Fatal("an automation on an invalid connection was claimed")
+	}
+	// Reconnected: it runs (once) at the next tick.
+	if _, err := store.ConnectAccounts(ctx, admin, "", []models.ConnectionInput{{Platform: "demo", Kind: "ad_account", AccountRef: "d1", AccessToken: "t2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if runs, _ := store.ClaimDueRuns(ctx, time.Now(), 10, time.Minute, next); len(runs) != 1 {
+		t.Fatalf("after reconnecting, %d runs, want 1", len(runs))
+	}
+}
