@@ -182,6 +182,12 @@ func (h *Handler) apiCreateAutomation(c echo.Context) error {
 		return validationError(c, errs)
 	}
 	a, err := h.store.CreateAutomation(c.Request().Context(), principal(c).User, in, c.RealIP())
+	return h.answerAutomation(c, http.StatusCreated, a, err)
+}
+
+// answerAutomation answers a create or an update: a reference to another
+// tenant's connection or destination is a 422, not a 404 of the automation.
+func (h *Handler) answerAutomation(c echo.Context, status int, a models.Automation, err error) error {
 	if errors.Is(err, models.ErrNotFound) {
 		return validationError(c, fieldErrors{"connections": "A connection or the destination is not one of this team's."})
 	}
@@ -192,7 +198,7 @@ func (h *Handler) apiCreateAutomation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, out)
+	return c.JSON(status, out)
 }
 
 // apiAutomation is GET /api/v1/automations/:id.
@@ -236,17 +242,7 @@ func (h *Handler) apiPatchAutomation(c echo.Context) error {
 		return validationError(c, errs)
 	}
 	a, err = h.store.UpdateAutomation(c.Request().Context(), p.User, a.ID, in, c.RealIP())
-	if errors.Is(err, models.ErrNotFound) {
-		return validationError(c, fieldErrors{"connections": "A connection or the destination is not one of this team's."})
-	}
-	if err != nil {
-		return err
-	}
-	out, err := h.toAPIAutomation(c, a)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, out)
+	return h.answerAutomation(c, http.StatusOK, a, err)
 }
 
 // apiDeleteAutomation is DELETE /api/v1/automations/:id.

@@ -162,7 +162,7 @@ func (h *Handler) apiPatchDestination(c echo.Context) error {
 	if err := decodeJSON(c, &body); err != nil {
 		return err
 	}
-	ctx, p := c.Request().Context(), principal(c)
+	ctx := c.Request().Context()
 	draft := destinationDraft{Name: d.Name, Type: d.Type, URL: d.Webhook().URL, Addresses: d.Email().Addresses}
 	if body.Name != nil {
 		draft.Name = strings.TrimSpace(*body.Name)
@@ -188,23 +188,7 @@ func (h *Handler) apiPatchDestination(c echo.Context) error {
 	if len(errs) > 0 {
 		return validationError(c, errs)
 	}
-	in := models.DestinationInput{Name: draft.Name, Type: d.Type, Config: d.Config}
-	switch d.Type {
-	case models.DestinationWebhook:
-		names := d.Webhook().HeaderNames
-		if newHeaders {
-			sec, err := h.store.DestinationSecrets(ctx, p.Tenant.ID, d.ID)
-			if err != nil {
-				return err
-			}
-			in.Secrets = &models.WebhookSecrets{SigningSecret: sec.SigningSecret, Headers: draft.Headers}
-			names = sortedHeaderNames(draft.Headers)
-		}
-		in.Config = models.WebhookConfig{URL: draft.URL, HeaderNames: names}
-	case models.DestinationEmail:
-		in.Config = models.EmailConfig{Addresses: draft.Addresses}
-	}
-	if d, err = h.store.UpdateDestination(ctx, p.User, d.ID, in, c.RealIP()); err != nil {
+	if d, err = h.saveDraft(c, d, draft, newHeaders); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, toAPIDestination(d))

@@ -226,7 +226,7 @@ func (h *Handler) updateDestination(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx, p := c.Request().Context(), principal(c)
+	ctx := c.Request().Context()
 	raw, draft, errs := readDestinationForm(c, d.Type)
 	if d.Type == models.DestinationTelegram {
 		checkText(errs, "name", draft.Name, "Name", true, maxDestinationName)
@@ -239,14 +239,28 @@ func (h *Handler) updateDestination(c echo.Context) error {
 		}
 		return h.renderEdit(c, http.StatusUnprocessableEntity, d, raw, errs)
 	}
+	if d, err = h.saveDraft(c, d, draft, raw.ClearHeaders || len(draft.Headers) > 0); err != nil {
+		return err
+	}
+	if wantsJSON(c) {
+		return c.JSON(http.StatusOK, toAPIDestination(d))
+	}
+	_ = AddFlash(c, "success", "Saved "+d.Name+".")
+	return c.Redirect(http.StatusSeeOther, "/destinations/"+d.ID)
+}
+
+// saveDraft stores an edited destination. With newHeaders a webhook's
+// custom headers are replaced (its signing secret stays); otherwise kept.
+func (h *Handler) saveDraft(c echo.Context, d models.Destination, draft destinationDraft, newHeaders bool) (models.Destination, error) {
+	ctx, p := c.Request().Context(), principal(c)
 	in := models.DestinationInput{Name: draft.Name, Type: d.Type, Config: d.Config}
 	switch d.Type {
 	case models.DestinationWebhook:
 		names := d.Webhook().HeaderNames
-		if raw.ClearHeaders || len(draft.Headers) > 0 {
+		if newHeaders {
 			sec, err := h.store.DestinationSecrets(ctx, p.Tenant.ID, d.ID)
 			if err != nil {
-				return err
+				return d, err
 			}
 			in.Secrets = &models.WebhookSecrets{SigningSecret: sec.SigningSecret, Headers: draft.Headers}
 			names = sortedHeaderNames(draft.Headers)
@@ -255,12 +269,5 @@ func (h *Handler) updateDestination(c echo.Context) error {
 	case models.DestinationEmail:
 		in.Config = models.EmailConfig{Addresses: draft.Addresses}
 	}
-	if d, err = h.store.UpdateDestination(ctx, p.User, d.ID, in, c.RealIP()); err != nil {
-		return err
-	}
-	if wantsJSON(c) {
-		return c.JSON(http.StatusOK, toAPIDestination(d))
-	}
-	_ = AddFlash(c, "success", "Saved "+d.Name+".")
-	return c.Redirect(http.StatusSeeOther, "/destinations/"+d.ID)
+	return h.store.UpdateDestination(ctx, p.User, d.ID, in, c.RealIP())
 }
