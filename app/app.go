@@ -68,7 +68,7 @@ func New(cfg *config.Config, store *models.Store, logger *slog.Logger, version s
 		if telegram, err = notify.NewTelegram(cfg.TelegramBotToken.Reveal(), cfg.TelegramAPIURL); err != nil {
 			return nil, err
 		}
-		if tgBot, err = bot.New(cfg, store, logger.With("component", "bot"), bot.Options{}); err != nil {
+		if tgBot, err = bot.New(cfg, store, logger.With("component", "bot"), bot.Options{Platforms: registry}); err != nil {
 			return nil, err
 		}
 		opts = append([]jobs.Option{jobs.WithBot(tgBot)}, opts...)
@@ -78,6 +78,9 @@ func New(cfg *config.Config, store *models.Store, logger *slog.Logger, version s
 	policy := notify.URLPolicy{RequireHTTPS: cfg.IsProd(), AllowPrivate: !cfg.IsProd() || cfg.WebhookAllowPrivate}
 	dispatcher := notify.NewDispatcher(store, telegram, notify.NewWebhook(policy), logger.With("component", "delivery"), cfg.BaseURL)
 	deps := engine.Deps{Store: store, Platforms: registry, Connections: conns, Logger: logger.With("component", "engine"), BaseURL: cfg.BaseURL}
+	if tgBot != nil {
+		deps.AlertButtons = tgBot.AlertButtons
+	}
 	eng := engine.New(deps, dispatcher, map[string]engine.Runner{
 		engine.TypeReport: engine.NewReportRunner(deps),
 		engine.TypeAlert:  engine.NewAlertRunner(deps),

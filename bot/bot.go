@@ -23,6 +23,7 @@ import (
 
 	"adpilot/config"
 	"adpilot/models"
+	"adpilot/platforms"
 )
 
 // WebhookPath is where Telegram posts updates in webhook mode.
@@ -36,8 +37,9 @@ const callTimeout = 15 * time.Second
 
 // Bot answers Telegram updates. It is safe for concurrent use.
 type Bot struct {
-	api     *tg.Bot
-	store   *models.Store
+	api       *tg.Bot
+	store     *models.Store
+	platforms *platforms.Registry // pausing from alert buttons; nil: no pause
 	logger  *slog.Logger
 	baseURL string
 	signKey []byte
@@ -53,13 +55,14 @@ type Bot struct {
 type Options struct {
 	HTTPClient *http.Client
 	Now        func() time.Time
+	Platforms  *platforms.Registry
 }
 
 // New builds the bot from the configuration. It does not call Telegram:
 // Username fetches the bot's name on first use.
 func New(cfg *config.Config, store *models.Store, logger *slog.Logger, opts Options) (*Bot, error) {
 	b := &Bot{store: store, logger: logger, baseURL: cfg.BaseURL, signKey: cfg.DeriveKey(KeyCallbacks, 32),
-		secret: cfg.TelegramWebhookSecret.Reveal(), now: opts.Now}
+		secret: cfg.TelegramWebhookSecret.Reveal(), now: opts.Now, platforms: opts.Platforms}
 	if b.now == nil {
 		b.now = time.Now
 	}

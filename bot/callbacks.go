@@ -64,6 +64,9 @@ func (b *Bot) verify(data string) (string, string, error) {
 // onCallback acts on a button press: signature, then the member's role,
 // then the action; the answer pops up and the message shows the result.
 func (b *Bot) onCallback(ctx context.Context, q *tgm.CallbackQuery) {
+	if b.onAlertCallback(ctx, q) {
+		return
+	}
 	action, id, err := b.verify(q.Data)
 	if err != nil {
 		b.answer(ctx, q.ID, "This button is not valid any more.")
@@ -134,4 +137,34 @@ func (b *Bot) answer(ctx context.Context, id, text string) {
 	if _, err := b.api.AnswerCallbackQuery(ctx, &tg.AnswerCallbackQueryParams{CallbackQueryID: id, Text: text}); err != nil {
 		b.logger.Warn("telegram: answering a button failed", "err", scrub(err.Error(), b.api.Token()))
 	}
+}
+
+// onAlertCallback handles alert buttons (snooze, acknowledge, pause); it
+// reports whether the press was one.
+func (b *Bot) onAlertCallback(ctx context.Context, q *tgm.CallbackQuery) bool {
+	parts := strings.Split(q.Data, ":")
+	if len(parts) != 3 || (parts[0] != actionSnooze && parts[0] != actionAcknowledge && parts[0] != actionPauseEntity) {
+		return false
+	}
+	payload := parts[0] + ":" + parts[1]
+	if !hmac.Equal([]byte(parts[2]), []byte(b.mac(payload))) {
+		b.answer(ctx, q.ID, "This button is not valid any more.")
+		return true
+	}
+	var chatID int64
+	if q.Message.Message != nil {
+		chatID = q.Message.Message.Chat.ID
+	}
+	u := b.memberFor(ctx, q.From.ID, chatID)
+	if u == nil {
+		b.answer(ctx, q.ID, "Link your Telegram account to adpilot first (Destinations → Add Telegram chat).")
+		return true
+	}
+	if models.RoleRank(u.Role) < models.RoleRank(models.RoleUser) {
+		b.audit(ctx, *u, "telegram.refused", map[string]any{"action": parts[0], "role": u.Role})
+		b.answer(ctx, q.ID, "Your role ("+u.Role+") cannot act on alerts.")
+		return true
+	}
+	b.onAlertButton(ctx, q, parts[0], parts[1], *u)
+	return true
 }

@@ -218,7 +218,11 @@ func (r *alertRunner) Run(ctx context.Context, job Job) (Output, error) {
 			}
 		}
 	}
-	return Output{Message: alertMessage(a, res.Window, fired, resolved), Result: res}, nil
+	m := alertMessage(a, res.Window, fired, resolved)
+	if m != nil {
+		m.Buttons = alertKeyboard(r.d.AlertButtons, a.ID, fired)
+	}
+	return Output{Message: m, Result: res}, nil
 }
 
 // fetch reads connection i's rows over the window and the previous one.

@@ -120,7 +120,6 @@ func alertMessage(a models.Automation, window reports.Period, fired []alertFired
 	m.TelegramHTML = strings.TrimRight(tg.String(), "\n")
 	m.HTML = htm.String()
 	m.Data = alertPayload(a, window, fired, resolved)
-	m.Buttons = alertKeyboard(a.ID, fired)
 	return m
 }
 
@@ -141,8 +140,10 @@ func alertPayload(a models.Automation, window reports.Period, fired []alertFired
 	return d
 }
 
-func alertKeyboard(automationID string, fired []alertFired) [][]notify.Button {
-	hook := AlertButtons
+func alertKeyboard(hook func(string, string, bool) [][]notify.Button, automationID string, fired []alertFired) [][]notify.Button {
+	if hook == nil {
+		hook = AlertButtons
+	}
 	if hook == nil {
 		return nil
 	}

@@ -58,6 +58,9 @@ type Deps struct {
 	Connections *connections.Service // ReportCallError invalidates dead tokens
 	Logger      *slog.Logger
 	BaseURL     string
+	// AlertButtons builds an alert's Telegram buttons (the bot signs their
+	// callback data); nil falls back to the package-level AlertButtons hook.
+	AlertButtons func(automationID, entityKey string, canPause bool) [][]notify.Button
 }
 
 // Log collects a run's step log.
