@@ -40,11 +40,11 @@ type Bot struct {
 	api       *tg.Bot
 	store     *models.Store
 	platforms *platforms.Registry // pausing from alert buttons; nil: no pause
-	logger  *slog.Logger
-	baseURL string
-	signKey []byte
-	secret  string // TELEGRAM_WEBHOOK_SECRET; "" = polling mode
-	now     func() time.Time
+	logger    *slog.Logger
+	baseURL   string
+	signKey   []byte
+	secret    string // TELEGRAM_WEBHOOK_SECRET; "" = polling mode
+	now       func() time.Time
 
 	mu       sync.Mutex
 	username string
