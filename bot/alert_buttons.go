@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"strings"
 	"time"
 
@@ -98,9 +97,9 @@ func (b *Bot) onAlertButton(ctx context.Context, q *tgm.CallbackQuery, action, r
 	case actionAcknowledge:
 		st, done = st.Acknowledge(now), "Acknowledged"
 	case actionPauseEntity:
-		done, err = b.pauseEntity(ctx, u, a, key)
-		if err != nil {
-			b.answer(ctx, q.ID, err.Error())
+		var problem string
+		if done, problem = b.pauseEntity(ctx, u, a, key); problem != "" {
+			b.answer(ctx, q.ID, problem)
 			return
 		}
 	}
@@ -127,27 +126,28 @@ func (b *Bot) onAlertButton(ctx context.Context, q *tgm.CallbackQuery, action, r
 	}
 }
 
-// pauseEntity pauses the entity behind an alert key on its platform.
-func (b *Bot) pauseEntity(ctx context.Context, u models.User, a models.Automation, key string) (string, error) {
+// pauseEntity pauses the entity behind an alert key on its platform. It
+// returns what was done, or the problem to tell the member.
+func (b *Bot) pauseEntity(ctx context.Context, u models.User, a models.Automation, key string) (done, problem string) {
 	parts := strings.SplitN(key, ":", 3)
 	if len(parts) != 3 || parts[1] == string(platforms.LevelAccount) {
-		return "", errors.New("This alert cannot pause anything.")
+		return "", "This alert cannot pause anything."
 	}
 	if b.platforms == nil {
-		return "", errors.New("Pausing is not available here.")
+		return "", "Pausing is not available here."
 	}
 	conn, creds, err := b.store.ConnectionCredentials(ctx, u.TenantID, parts[0])
 	if err != nil {
-		return "", errors.New("That account is no longer connected.")
+		return "", "That account is no longer connected."
 	}
 	client, ok := b.platforms.Client(conn.Platform)
 	if !ok {
-		return "", errors.New("That platform is not available.")
+		return "", "That platform is not available."
 	}
 	cred := platforms.Credentials{AccessToken: creds.AccessToken, AccountRef: conn.AccountRef, Kind: conn.Kind}
 	if err := client.SetStatus(ctx, cred, platforms.Level(parts[1]), parts[2], false); err != nil {
 		b.audit(ctx, u, "alert.pause", map[string]any{"automation": a.ID, "entity": key, "ok": false, "error": err.Error()})
-		return "", errors.New("Pausing failed: " + err.Error())
+		return "", "Pausing failed: " + err.Error()
 	}
-	return "Paused", nil
+	return "Paused", ""
 }
