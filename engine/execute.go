@@ -19,6 +19,10 @@ const (
 	RunBudget = 5 * time.Minute
 )
 
+// busyRetry is when a run that found its automation already running is
+// tried again.
+const busyRetry = time.Minute
+
 // Engine executes claimed runs with the runner of each automation type.
 type Engine struct {
 	deps       Deps
@@ -71,6 +75,10 @@ func (e *Engine) location(ctx context.Context, a models.Automation, tz string) (
 func (e *Engine) Execute(ctx context.Context, run models.Run) (models.Run, error) {
 	store := e.deps.Store
 	started, err := store.StartRun(ctx, run, e.now(), Lease)
+	if errors.Is(err, models.ErrRunBusy) {
+		// Another run of it is under way: try again in a minute.
+		return run, store.ReleaseRun(ctx, run, e.now().Add(busyRetry))
+	}
 	if err != nil {
 		return run, err
 	}

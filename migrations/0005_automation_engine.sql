@@ -20,6 +20,9 @@ ALTER TABLE automation_run
     ADD COLUMN attempt integer NOT NULL DEFAULT 1 CHECK (attempt >= 1);
 CREATE UNIQUE INDEX automation_run_slot_key ON automation_run (automation_id, scheduled_for) WHERE trigger = 'schedule';
 CREATE INDEX automation_run_lease_idx ON automation_run (lease_until) WHERE status IN ('queued', 'running');
+-- One running run per automation: a manual run and a scheduled one never
+-- read and write the same alert state or snapshots at once.
+CREATE UNIQUE INDEX automation_run_one_running_key ON automation_run (automation_id) WHERE status = 'running';
 
 CREATE TABLE automation_connection (
     tenant_id     uuid NOT NULL,
@@ -64,6 +67,7 @@ CREATE INDEX metric_snapshot_tenant_day_idx ON metric_snapshot (tenant_id, level
 DROP TABLE metric_snapshot;
 DROP TABLE alert_state;
 DROP TABLE automation_connection;
+DROP INDEX automation_run_one_running_key;
 DROP INDEX automation_run_lease_idx;
 DROP INDEX automation_run_slot_key;
 DELETE FROM automation_run WHERE status = 'queued';

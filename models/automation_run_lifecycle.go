@@ -17,17 +17,27 @@ type RunLog struct {
 	Message string    `json:"message"`
 }
 
+// ErrRunBusy means another run of the same automation is running; the
+// caller hands this one back to start later.
+var ErrRunBusy = errors.New("another run of this automation is running")
+
 // StartRun marks a leased run as running, fenced by its lease: a worker
-// whose lease ran out (and was reclaimed) gets ErrLeaseLost.
+// whose lease ran out (and was reclaimed) gets ErrLeaseLost; a second run
+// of an automation that is already running gets ErrRunBusy.
 func (s *Store) StartRun(ctx context.Context, r Run, now time.Time, lease time.Duration) (Run, error) {
 	var out Run
 	err := s.db.GetContext(ctx, &out, `UPDATE automation_run SET status = 'running', started_at = $3, lease_until = $4
 		WHERE tenant_id = $1 AND id = $2 AND status = 'queued' AND lease_until = $5 RETURNING `+runColumns,
 		r.TenantID, r.ID, now, now.Add(lease), r.LeaseUntil)
-	if errors.Is(normalize(err), ErrNotFound) {
+	switch err := normalize(err); {
+	case errors.Is(err, ErrNotFound):
 		return r, ErrLeaseLost
+	case errors.Is(err, ErrConflict):
+		return r, ErrRunBusy
+	case err != nil:
+		return r, err
 	}
-	return out, err
+	return out, nil
 }
 
 // FinishRun records a run's end: completed with its result, or failed

@@ -70,3 +70,20 @@ func TestRunLifecycleCountersAndErrorAfterFiveFailures(t *testing.T) {
 		t.Fatalf("a stale worker started the run: %v", err)
 	}
 }
+
+func TestOneRunningRunPerAutomation(t *testing.T) {
+	store, dbURL := testutil.NewStore(t)
+	db := openDB(t, dbURL)
+	tenant := insertTenant(t, db, "busy")
+	id := insertAutomation(t, db, tenant)
+	ctx := context.Background()
+	now := time.Now()
+	first, _ := store.QueueManualRun(ctx, tenant, id, now, time.Minute)
+	second, _ := store.QueueManualRun(ctx, tenant, id, now, time.Minute)
+	if _, err := store.StartRun(ctx, first, now, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.StartRun(ctx, second, now, time.Minute); !errors.Is(err, models.ErrRunBusy) {
+		t.Fatalf("a second concurrent run started: %v", err)
+	}
+}

@@ -37,14 +37,14 @@ func TestDeleteRunsBefore(t *testing.T) {
 		{"globex", "failed", "old", false},
 		{"globex", "running", "old", true},
 		{"globex", "failed", "recent", true},
-		{"globex", "running", "recent", true},
+		{"globex", "queued", "old", true}, // one running run per automation: the other in-progress state
 	}
 	labels := map[string]string{} // run id -> "tenant/status/age"
 	var wantKept []string
 	for _, r := range runs {
 		started := startedAt[r.age]
 		var completed *time.Time
-		if r.status != "running" {
+		if r.status == "completed" || r.status == "failed" {
 			c := started.Add(time.Minute)
 			completed = &c
 		}
