@@ -57,14 +57,9 @@ func (e *Engine) NextRun(a models.Automation, now time.Time) (time.Time, error) 
 }
 
 func (e *Engine) location(ctx context.Context, a models.Automation, tz string) (*time.Location, error) {
-	tenantTZ, accountTZ := "", ""
-	if t, err := e.deps.Store.GetTenant(ctx, a.TenantID); err == nil {
-		tenantTZ = t.ParsedSettings().Timezone
-	}
-	if tz == schedule.AccountTZ {
-		if conns, _, err := e.deps.Store.AutomationConnections(ctx, a.TenantID, a.ID); err == nil && len(conns) > 0 {
-			accountTZ, _ = conns[0].MetaMap()["timezone_name"].(string)
-		}
+	tenantTZ, accountTZ, err := e.deps.Store.ScheduleZones(ctx, a.TenantID, a.ID)
+	if err != nil {
+		return nil, err
 	}
 	return schedule.Resolve(tz, accountTZ, tenantTZ)
 }
@@ -85,9 +80,13 @@ func (e *Engine) Execute(ctx context.Context, run models.Run) (models.Run, error
 	ctx, cancel := context.WithTimeout(ctx, RunBudget)
 	defer cancel()
 	log := &Log{}
-	out, runErr := e.safeRun(ctx, started, log)
+	a, runErr := store.GetAutomation(ctx, started.TenantID, started.AutomationID)
+	var out Output
+	if runErr == nil {
+		out, runErr = e.safeRun(ctx, a, started, log)
+	}
 	if runErr == nil && out.Message != nil {
-		runErr = e.deliver(ctx, started, out)
+		runErr = e.deliver(ctx, a, started, out)
 	}
 	if runErr != nil && ctx.Err() == context.Canceled {
 		// Shutdown, not a failure: hand the run back to another replica
@@ -103,14 +102,14 @@ func (e *Engine) Execute(ctx context.Context, run models.Run) (models.Run, error
 
 // safeRun turns a runner's panic into a failed run, so one bad automation
 // cannot take a replica (and then every replica, on retry) down.
-func (e *Engine) safeRun(ctx context.Context, run models.Run, log *Log) (out Output, err error) {
+func (e *Engine) safeRun(ctx context.Context, a models.Automation, run models.Run, log *Log) (out Output, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			e.deps.Logger.Error("automation runner panicked", "run", run.ID, "automation", run.AutomationID, "panic", p)
 			out, err = Output{}, fmt.Errorf("internal error in the runner (logged as run %s)", run.ID)
 		}
 	}()
-	return e.runOnce(ctx, run, log, false)
+	return e.runOnce(ctx, a, run, log, false)
 }
 
 // Preview computes a run's output without delivering, acting or storing.
@@ -120,16 +119,12 @@ func (e *Engine) Preview(ctx context.Context, tenantID, automationID string) (Ou
 		return Output{}, nil, err
 	}
 	log := &Log{}
-	out, err := e.runOnce(ctx, models.Run{TenantID: tenantID, AutomationID: a.ID, Trigger: models.TriggerManual}, log, true)
+	out, err := e.runOnce(ctx, a, models.Run{TenantID: tenantID, AutomationID: a.ID, Trigger: models.TriggerManual}, log, true)
 	return out, log.Entries(), err
 }
 
-func (e *Engine) runOnce(ctx context.Context, run models.Run, log *Log, dry bool) (Output, error) {
+func (e *Engine) runOnce(ctx context.Context, a models.Automation, run models.Run, log *Log, dry bool) (Output, error) {
 	store := e.deps.Store
-	a, err := store.GetAutomation(ctx, run.TenantID, run.AutomationID)
-	if err != nil {
-		return Output{}, err
-	}
 	runner, ok := e.runners[a.Type]
 	if !ok {
 		return Output{}, fmt.Errorf("no runner for automation type %q", a.Type)
@@ -152,11 +147,7 @@ func (e *Engine) runOnce(ctx context.Context, run models.Run, log *Log, dry bool
 
 // deliver queues the run's messages to the automation's destination; the
 // queue owns retries from there.
-func (e *Engine) deliver(ctx context.Context, run models.Run, out Output) error {
-	a, err := e.deps.Store.GetAutomation(ctx, run.TenantID, run.AutomationID)
-	if err != nil {
-		return err
-	}
+func (e *Engine) deliver(ctx context.Context, a models.Automation, run models.Run, out Output) error {
 	if a.DestinationID == nil {
 		return nil // computed and stored (a sync with no destination)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -122,7 +123,8 @@ func (h *Handler) validateAutomation(c echo.Context, b apiAutomationBody) (model
 	// The first run: the schedule's next slot from now, in its zone.
 	tenantTZ := principal(c).Tenant.ParsedSettings().Timezone
 	accountTZ := ""
-	if conn, err := h.store.GetConnection(c.Request().Context(), principal(c).Tenant.ID, b.Connections[0]); err == nil {
+	// The first connection by id, as the scheduler picks it (ScheduleZones).
+	if conn, err := h.store.GetConnection(c.Request().Context(), principal(c).Tenant.ID, slices.Min(b.Connections)); err == nil {
 		accountTZ, _ = conn.MetaMap()["timezone_name"].(string)
 	}
 	loc, err := schedule.Resolve(sched.Timezone, accountTZ, tenantTZ)

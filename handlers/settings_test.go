@@ -24,7 +24,7 @@ func TestTenantSettingsAPI(t *testing.T) {
 	resp, _ = jsonCall(t, app, http.MethodPatch, "/api/tenants/current", `{"name":"Hijacked"}`, viewer)
 	resp.ExpectStatus(http.StatusForbidden)
 
-	resp, out := jsonCall(t, app, http.MethodPatch, "/api/tenants/current", `{"timezone":"Mars/Olympus","currency":"XXX"}`, admin)
+	resp, out := jsonCall(t, app, http.MethodPatch, "/api/tenants/current", `{"timezone":"Mars/Olympus","currency":"QQQ"}`, admin)
 	resp.ExpectStatus(http.StatusUnprocessableEntity)
 	if f, _ := out["fields"].(map[string]any); f["timezone"] == nil || f["currency"] == nil {
 		t.Fatalf("invalid settings not reported per field: %v", out)

@@ -159,3 +159,19 @@ func (s *Store) SaveAlertState(ctx context.Context, tenantID, automationID, enti
 		tenantID, automationID, entityKey, raw, now)
 	return err
 }
+
+// ScheduleZones returns the zones an automation's schedule may be in: the
+// tenant's, and the account zone of its first connection (by id), in one
+// query that decrypts nothing (the scheduler asks for every claimed run).
+func (s *Store) ScheduleZones(ctx context.Context, tenantID, automationID string) (tenantTZ, accountTZ string, err error) {
+	var z struct {
+		Tenant  string `db:"tenant_tz"`
+		Account string `db:"account_tz"`
+	}
+	err = s.db.GetContext(ctx, &z, `SELECT COALESCE(t.settings->>'timezone', '') AS tenant_tz,
+			COALESCE((SELECT tk.meta->>'timezone_name' FROM automation_connection ac JOIN ad_token tk
+				ON tk.tenant_id = ac.tenant_id AND tk.id = ac.connection_id
+				WHERE ac.tenant_id = t.id AND ac.automation_id = $2 ORDER BY ac.connection_id LIMIT 1), '') AS account_tz
+		FROM tenant t WHERE t.id = $1`, tenantID, automationID)
+	return z.Tenant, z.Account, normalize(err)
+}
