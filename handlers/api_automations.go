@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -259,18 +258,10 @@ func (h *Handler) apiDeleteAutomation(c echo.Context) error {
 // and started at once, 202 {"run_id"}. If this process dies meanwhile, the
 // run's lease expires and another replica takes it up.
 func (h *Handler) apiRunAutomation(c echo.Context) error {
-	p := principal(c)
-	r, err := h.store.QueueManualRun(c.Request().Context(), p.Tenant.ID, c.Param("id"), time.Now(), engine.Lease)
+	r, err := h.startRun(c)
 	if err != nil {
 		return err
 	}
-	h.background(func(ctx context.Context) {
-		if _, err := h.engine.Execute(context.WithoutCancel(ctx), r); err != nil {
-			h.logger.Error("manual run", "run", r.ID, "err", err)
-		}
-	})
-	_ = h.store.RecordAudit(c.Request().Context(), models.AuditEntry{TenantID: p.Tenant.ID, ActorID: p.User.ID,
-		ActorLabel: p.User.DisplayName(), Action: "automation.run_now", TargetType: "automation", TargetID: r.AutomationID, IP: c.RealIP()})
 	return c.JSON(http.StatusAccepted, map[string]string{"run_id": r.ID})
 }
 

@@ -44,6 +44,29 @@ var isolationRoutes = []idRoute{
 	// {id} is "<destination>/deliveries/<delivery>": the route takes both.
 	{http.MethodPost, "/destinations/{id}/retry", nil, "delivery"},
 	{http.MethodGet, "/destinations/telegram/{id}/status", nil, "telegram link"},
+	{http.MethodGet, "/automations/{id}/edit", nil, "automation"},
+	{http.MethodPost, "/automations/{id}", url.Values{"name": {"Renamed"}, "schedule.kind": {"hourly"}}, "automation"},
+	{http.MethodPost, "/automations/{id}/run", nil, "automation"},
+	{http.MethodPost, "/automations/{id}/preview", nil, "automation"},
+	{http.MethodPost, "/automations/{id}/pause", nil, "automation"},
+	{http.MethodPost, "/automations/{id}/stop", nil, "automation"},
+	{http.MethodPost, "/automations/{id}/resume", nil, "automation"},
+	{http.MethodPost, "/automations/{id}/duplicate", nil, "automation"},
+	{http.MethodPost, "/automations/{id}/delete", nil, "automation"},
+}
+
+// isolationReadRoutes are ID routes every member of the tenant may read
+// (viewers included), and no other tenant.
+var isolationReadRoutes = []idRoute{
+	{http.MethodGet, "/api/v1/automations/{id}", nil, "automation"},
+	{http.MethodGet, "/api/v1/automations/{id}/runs", nil, "automation"},
+	{http.MethodGet, "/automations/{id}", nil, "automation"},
+	{http.MethodGet, "/automations/{id}/runs", nil, "automation"},
+	{http.MethodGet, "/api/v1/runs/{id}", nil, "run"},
+	{http.MethodGet, "/runs/{id}", nil, "run"},
+	{http.MethodGet, "/destinations/{id}", nil, "destination"},
+	{http.MethodGet, "/api/v1/destinations/{id}", nil, "destination"},
+	{http.MethodGet, "/api/v1/destinations/{id}/deliveries", nil, "destination"},
 }
 
 // isolationFixture is two tenants: A with an admin, a viewer and a member
@@ -76,8 +99,10 @@ func newIsolationFixture(t *testing.T) *isolationFixture {
 	_, auto := jsonCall(t, app, http.MethodPost, "/api/v1/automations", `{"name":"Sync A","type":"data_sync","connections":["`+connection+`"],
 		"schedule":{"kind":"hourly","minute":0},"config":{"level":"account","lookback_days":3}}`, token)
 	automation := auto["id"].(string)
+	_, run := jsonCall(t, app, http.MethodPost, "/api/v1/automations/"+automation+"/run", "", token)
 	return &isolationFixture{app: app, objects: map[string]string{"member": member, "connection": connection, "destination": destination,
-		"delivery": destination + "/deliveries/" + delivery["id"].(string), "telegram link": link, "automation": automation},
+		"delivery": destination + "/deliveries/" + delivery["id"].(string), "telegram link": link, "automation": automation,
+		"run": run["run_id"].(string)},
 		jars: map[string]http.CookieJar{}}
 }
 
@@ -108,6 +133,15 @@ func TestTenantIsolation(t *testing.T) {
 				"Sec-Fetch-Site", "same-origin").ExpectStatus(http.StatusForbidden)
 		})
 	}
+	for _, r := range isolationReadRoutes {
+		path := strings.ReplaceAll(r.path, "{id}", f.objects[r.object])
+		t.Run(r.method+" "+r.path, func(t *testing.T) {
+			f.signInAs(t, "admin-b@example.com")
+			f.app.Do(r.method, path, nil, "Sec-Fetch-Site", "same-origin").ExpectStatus(http.StatusNotFound)
+			f.signInAs(t, "viewer-a@example.com")
+			f.app.Do(r.method, path, nil, "Sec-Fetch-Site", "same-origin").ExpectStatus(http.StatusOK)
+		})
+	}
 	// Nothing above changed tenant A's member.
 	f.signInAs(t, "admin-a@example.com")
 	_, members := jsonCall(t, f.app, http.MethodGet, "/api/tenants/current/members", "", "")
@@ -119,6 +153,10 @@ func TestTenantIsolation(t *testing.T) {
 	_, conns := jsonCall(t, f.app, http.MethodGet, "/api/v1/connections", "", "")
 	if n := len(conns["connections"].([]any)); n != 3 {
 		t.Fatalf("tenant A has %d connections after the other tenant's attempts, want 3", n)
+	}
+	_, autos := jsonCall(t, f.app, http.MethodGet, "/api/v1/automations", "", "")
+	if list := autos["automations"].([]any); len(list) != 1 || list[0].(map[string]any)["name"] != "Sync A" || list[0].(map[string]any)["status"] != "active" {
+		t.Fatalf("tenant A's automations after the other tenant's attempts: %v", list)
 	}
 	_, dests := jsonCall(t, f.app, http.MethodGet, "/api/v1/destinations", "", "")
 	if list := dests["destinations"].([]any); len(list) != 1 || list[0].(map[string]any)["name"] != "Hook A" || list[0].(map[string]any)["is_active"] != true {

@@ -69,6 +69,7 @@ func (h *Handler) navFor(c echo.Context) []views.NavLink {
 	if p := principal(c); p != nil {
 		links = []views.NavLink{
 			{Label: "Home", Href: "/"},
+			{Label: "Automations", Href: "/automations"},
 			{Label: "Connections", Href: "/connections"},
 			{Label: "Destinations", Href: "/destinations"},
 			{Label: "Team", Href: "/settings/members"},

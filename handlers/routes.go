@@ -73,6 +73,25 @@ func (h *Handler) Routes(e *echo.Echo) {
 	e.GET("/oauth/tiktok/callback", h.oauthCallback(platforms.TikTok), member...)
 	e.GET("/oauth/tiktok-ads/authorize", h.oauthAuthorize(platforms.TikTokAds), member...)
 	e.GET("/oauth/tiktok-ads/callback", h.oauthCallback(platforms.TikTokAds), member...)
+	// Automations and their runs
+	e.Match(getOrHead, "/automations", h.automationsPage, signedIn...)
+	e.Match(getOrHead, "/automations/new", h.newAutomationPage, member...)
+	e.Match(getOrHead, "/automations/schedule-preview", h.schedulePreviewFragment, member...)
+	e.POST("/automations", h.createAutomation, member...)
+	e.Match(getOrHead, "/automations/:id", h.automationPage, signedIn...)
+	e.Match(getOrHead, "/automations/:id/edit", h.editAutomationPage, member...)
+	e.POST("/automations/:id", h.updateAutomation, member...)
+	e.POST("/automations/:id/run", h.runAutomationNow, member...)
+	e.POST("/automations/:id/preview", h.previewAutomation, member...)
+	e.POST("/automations/:id/pause", h.setAutomationStatus(models.AutomationPaused), member...)
+	e.POST("/automations/:id/stop", h.setAutomationStatus(models.AutomationStopped), member...)
+	e.POST("/automations/:id/resume", h.resumeAutomation, member...)
+	e.POST("/automations/:id/duplicate", h.duplicateAutomation, member...)
+	e.POST("/automations/:id/delete", h.deleteAutomation, member...)
+	e.Match(getOrHead, "/automations/:id/runs", h.automationRunsPage, signedIn...)
+	e.Match(getOrHead, "/runs", h.runsPage, signedIn...)
+	e.Match(getOrHead, "/runs/:id", h.runPage, signedIn...)
+
 	// Destinations
 	e.Match(getOrHead, "/destinations", h.destinationsPage, signedIn...)
 	e.Match(getOrHead, "/destinations/new", h.newDestinationPage, member...)
@@ -95,7 +114,6 @@ func (h *Handler) Routes(e *echo.Echo) {
 	e.DELETE("/api/v1/destinations/:id", h.deleteDestination, member...)
 	e.GET("/api/v1/destinations/:id/deliveries", h.apiDeliveries, signedIn...)
 	e.POST("/api/v1/destinations/:id/test", h.testDestination, member...)
-	// Destinations
 
 	// Telegram's webhook mode: the secret header is the authentication.
 	e.POST("/api/webhooks/telegram", h.telegramWebhook)

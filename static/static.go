@@ -10,7 +10,7 @@ import (
 	"path"
 )
 
-//go:embed vendor/*.js vendor/*.css css/*.css img/*.svg
+//go:embed vendor/*.js vendor/*.css css/*.css img/*.svg js/*.js
 var files embed.FS
 
 // Asset is one embedded file with its content hash.
