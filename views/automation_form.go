@@ -91,8 +91,6 @@ func conditionKey(i int, field string) string {
 	return "config.conditions." + strconv.Itoa(i) + "." + field
 }
 
-func (f AutomationForm) isType(types ...string) bool { return slices.Contains(types, f.Type) }
-
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // Options builds options from value, label pairs.
