@@ -117,15 +117,34 @@ func (h *Handler) validateAutomation(c echo.Context, b apiAutomationBody) (model
 	if len(errs) > 0 {
 		return in, errs
 	}
+	conns, err := h.store.ListConnections(c.Request().Context(), principal(c).Tenant.ID)
+	if err != nil {
+		errs.add("connections", "The connections cannot be read right now; try again.")
+		return in, errs
+	}
+	byID := map[string]models.Connection{}
+	for _, conn := range conns {
+		byID[conn.ID] = conn
+	}
+	for _, id := range b.Connections {
+		conn, ok := byID[id]
+		switch {
+		case !ok:
+			errs.add("connections", "A connection is not one of this team's.")
+		case !slices.Contains(connectionKindsFor(b.Type), conn.Kind):
+			errs.add("connections", "“"+filterText(conn.AccountName, 80)+"” is a "+strings.ReplaceAll(conn.Kind, "_", " ")+
+				", which a "+strings.ToLower(automationTypeLabel(b.Type))+" cannot read.")
+		}
+	}
+	if len(errs) > 0 {
+		return in, errs
+	}
 	in.Schedule, _ = json.Marshal(sched)
 	in.Config = b.Config
 	// The first run: the schedule's next slot from now, in its zone.
 	tenantTZ := principal(c).Tenant.ParsedSettings().Timezone
-	accountTZ := ""
 	// The first connection by id, as the scheduler picks it (ScheduleZones).
-	if conn, err := h.store.GetConnection(c.Request().Context(), principal(c).Tenant.ID, slices.Min(b.Connections)); err == nil {
-		accountTZ, _ = conn.MetaMap()["timezone_name"].(string)
-	}
+	accountTZ, _ := byID[slices.Min(b.Connections)].MetaMap()["timezone_name"].(string)
 	loc, err := schedule.Resolve(sched.Timezone, accountTZ, tenantTZ)
 	if err != nil {
 		errs.add("schedule.timezone", "Use an IANA time zone such as Europe/Berlin, or account.")

@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"adpilot/models"
+	"adpilot/platforms"
 	"adpilot/testutil"
 )
 
@@ -308,4 +311,44 @@ func TestAutomationPagesForViewers(t *testing.T) {
 	}
 	f.app.Get("/automations/new").ExpectStatus(http.StatusForbidden)
 	destPost(t, f.app, "/automations", reportForm(f)).ExpectStatus(http.StatusForbidden)
+}
+
+func TestAutomationRefusesConnectionsItsTypeCannotRead(t *testing.T) {
+	f := browserSession(t, newAutomationFixture(t))
+	ctx := context.Background()
+	var tenantID, userID string
+	if err := testutil.QueryRow(t, f.app, ctx, `SELECT tenant_id, id FROM app_user WHERE email = 'owner@example.com'`).Scan(&tenantID, &userID); err != nil {
+		t.Fatal(err)
+	}
+	owner, err := f.app.Store.GetUser(ctx, tenantID, userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, err := f.app.Store.ConnectAccounts(ctx, owner, "", []models.ConnectionInput{{Platform: "facebook", Kind: platforms.KindPage,
+		AccountRef: "page_1", AccountName: "Shop Page", AccessToken: "page-token"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, out := jsonCall(t, f.app, http.MethodPost, "/api/v1/automations", `{"name":"Page alert","type":"alert","connections":["`+pages[0].ID+`"],
+		"schedule":{"kind":"hourly","minute":0},"config":{"level":"campaign","window":"today","conditions":[{"metric":"cpa","op":">","value":20}]}}`, f.token)
+	resp.ExpectStatus(http.StatusUnprocessableEntity)
+	if msg := out["fields"].(map[string]any)["connections"]; !strings.Contains(msg.(string), "Shop Page") {
+		t.Fatalf("the refusal says %v", out)
+	}
+	// The form does not offer it.
+	page := f.app.Get("/automations/new?type=alert").ExpectStatus(http.StatusOK)
+	if page.Doc().Find(`input[name=connections][value="`+pages[0].ID+`"]`).Length() != 0 {
+		t.Fatal("the alert form offers a Page")
+	}
+	// A data sync made in the browser stores its documented config.
+	id := createFromForm(t, f, url.Values{"type": {"data_sync"}, "name": {"Nightly sync"}, "connections": {f.connID},
+		"destination_id": {f.destID}, "schedule.kind": {"daily"}, "schedule.time": {"03:00"}, "schedule.tz_mode": {"account"},
+		"config.level": {"ad"}, "config.metrics": {"spend", "clicks"}, "config.lookback_days": {"5"}})
+	_, a := jsonCall(t, f.app, http.MethodGet, "/api/v1/automations/"+id, "", f.token)
+	if got := string(mustJSON(a["config"])); got != `{"level":"ad","lookback_days":5,"metrics":["spend","clicks"]}` {
+		t.Fatalf("sync config = %s", got)
+	}
+	if a["schedule"].(map[string]any)["timezone"] != "account" {
+		t.Fatalf("sync schedule = %v", a["schedule"])
+	}
 }
