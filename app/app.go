@@ -86,6 +86,9 @@ func New(cfg *config.Config, store *models.Store, logger *slog.Logger, version s
 		engine.TypeAlert:  engine.NewAlertRunner(deps),
 		engine.TypeSync:   engine.NewSyncRunner(deps),
 	}, nil)
+	if tgBot != nil {
+		tgBot.SetExecutor(eng) // /report and Run now execute at once, as the API's run endpoint does
+	}
 	opts = append([]jobs.Option{jobs.WithDispatcher(dispatcher), jobs.WithEngine(eng)}, opts...)
 
 	h := handlers.New(cfg, store, logger, version, handlers.Services{Conns: conns, Dispatcher: dispatcher, Bot: tgBot, URLPolicy: policy, Engine: eng})
@@ -215,6 +218,11 @@ func (a *App) Close() error {
 	_ = a.handler.Wait(ctx) // no-op after Serve's shutdown; tests close without it
 	if err := a.scheduler.Shutdown(ctx); err != nil {
 		return fmt.Errorf("scheduler shutdown: %w", err)
+	}
+	if a.bot != nil {
+		if err := a.bot.Wait(ctx); err != nil {
+			return fmt.Errorf("waiting for runs started from Telegram: %w", err)
+		}
 	}
 	return nil
 }

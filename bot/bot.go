@@ -49,6 +49,11 @@ type Bot struct {
 	mu       sync.Mutex
 	username string
 	polling  bool
+
+	runMu      sync.Mutex // guards exec and runsClosed; held while a run starts
+	exec       Executor   // nil: Run now makes the automation due instead
+	runs       sync.WaitGroup
+	runsClosed bool
 }
 
 // Options adjust a Bot for tests.
@@ -56,13 +61,15 @@ type Options struct {
 	HTTPClient *http.Client
 	Now        func() time.Time
 	Platforms  *platforms.Registry
+	// Executor runs Run now at once (see SetExecutor).
+	Executor Executor
 }
 
 // New builds the bot from the configuration. It does not call Telegram:
 // Username fetches the bot's name on first use.
 func New(cfg *config.Config, store *models.Store, logger *slog.Logger, opts Options) (*Bot, error) {
 	b := &Bot{store: store, logger: logger, baseURL: cfg.BaseURL, signKey: cfg.DeriveKey(KeyCallbacks, 32),
-		secret: cfg.TelegramWebhookSecret.Reveal(), now: opts.Now, platforms: opts.Platforms}
+		secret: cfg.TelegramWebhookSecret.Reveal(), now: opts.Now, platforms: opts.Platforms, exec: opts.Executor}
 	if b.now == nil {
 		b.now = time.Now
 	}

@@ -97,7 +97,7 @@ func (b *Bot) onCallback(ctx context.Context, q *tgm.CallbackQuery) {
 		a, err = b.store.SetAutomationStatus(ctx, *u, id, models.AutomationActive, "telegram", "")
 		done = "Resumed"
 	case actionRunNow:
-		a, err = b.store.RequestRun(ctx, *u, id, "telegram", "")
+		a, err = b.runNow(ctx, *u, id)
 		done = "Running now:"
 	default:
 		err = errBadCallback

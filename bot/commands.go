@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -127,8 +128,9 @@ func (b *Bot) automations(ctx context.Context, chat int64, u models.User, _ int)
 	b.reply(ctx, chat, text, markup)
 }
 
-// report answers /report <name>: the report automation is made due now,
-// and runs at the dispatcher's next tick, delivering to its destinations.
+// report answers /report <name>: a manual run of the report automation is
+// queued and executed at once (as the API's Run now), delivering to its
+// destination.
 func (b *Bot) report(ctx context.Context, chat int64, u models.User, name string) {
 	if name == "" {
 		b.reply(ctx, chat, "Which report? Send /report followed by the automation's name, for example <code>/report Daily spend</code>.", nil)
@@ -147,14 +149,14 @@ func (b *Bot) report(ctx context.Context, chat int64, u models.User, name string
 		b.fail(ctx, chat, "report", err)
 		return
 	}
-	if _, err := b.store.RequestRun(ctx, u, a.ID, "telegram", ""); err == models.ErrNotFound {
+	if _, err := b.runNow(ctx, u, a.ID); errors.Is(err, models.ErrNotFound) {
 		b.reply(ctx, chat, "“"+esc(a.Name)+"” is "+esc(a.Status)+": resume it first.", nil)
 		return
 	} else if err != nil {
 		b.fail(ctx, chat, "report", err)
 		return
 	}
-	b.reply(ctx, chat, "Running “"+esc(a.Name)+"” now: it will arrive at its destinations within a minute or two.", nil)
+	b.reply(ctx, chat, "Running “"+esc(a.Name)+"” now: it will arrive at its destination shortly.", nil)
 }
 
 func short(s string) string {

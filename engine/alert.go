@@ -203,12 +203,16 @@ func (r *alertRunner) Run(ctx context.Context, job Job) (Output, error) {
 	job.Log.Info(job.Now, fmt.Sprintf("checked %d %s(s): %d fired, %d resolved, %d below the minimum-data guard",
 		res.Checked, cfg.Level, len(fired), len(resolved), res.Guarded))
 
+	var effects models.RunEffects
 	if !job.DryRun {
-		// State first: a run that cannot remember it fired must not act.
+		// The new state is committed by the engine with the run's
+		// deliveries, fenced by its lease: a notice is queued exactly when
+		// the state that says it fired is stored. A pause cannot wait for
+		// that commit (its outcome is in the notice); if the commit is
+		// lost, the retried run pauses again: the entity stays paused, and
+		// the audit log shows both attempts.
 		for _, s := range saves {
-			if err := r.d.Store.SaveAlertState(ctx, a.TenantID, a.ID, s.key, s.state, job.Now); err != nil {
-				return Output{}, fmt.Errorf("saving the alert state: %w", err)
-			}
+			effects.AlertStates = append(effects.AlertStates, models.AlertStateWrite{EntityKey: s.key, State: s.state})
 		}
 		if cfg.Action == reports.ActionPause {
 			for k := range fired {
@@ -222,7 +226,7 @@ func (r *alertRunner) Run(ctx context.Context, job Job) (Output, error) {
 	if m != nil {
 		m.Buttons = alertKeyboard(r.d.AlertButtons, a.ID, fired)
 	}
-	return Output{Message: m, Result: res}, nil
+	return Output{Message: m, Result: res, Effects: effects}, nil
 }
 
 // fetch reads connection i's rows over the window and the previous one.

@@ -127,6 +127,12 @@ func (e *alertEnv) run(now time.Time, dry bool) (engine.Output, alertResult, err
 		e.t.Fatal(err)
 	}
 	out, err := e.runner.Run(ctx, engine.Job{Automation: a, Tenant: tenant, Connections: conns, Credentials: creds, Now: now, DryRun: dry, Log: &engine.Log{}})
+	if err == nil && !dry {
+		// The engine commits what the runner decided with the run's end.
+		if serr := e.store.SaveRunEffects(ctx, e.tenantID, e.autoID, now, out.Effects); serr != nil {
+			e.t.Fatal(serr)
+		}
+	}
 	var res alertResult
 	if err == nil {
 		raw, merr := json.Marshal(out.Result)

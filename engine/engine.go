@@ -29,6 +29,9 @@ type Job struct {
 	Tenant      models.Tenant
 	Connections []models.Connection
 	Credentials []models.Credentials // same order as Connections
+	// Destination is where the output goes (its type shapes a sync's
+	// messages); nil: the automation has none.
+	Destination *models.Destination
 	Now         time.Time
 	// DryRun (Preview): compute and return the output, but deliver
 	// nothing, act on nothing and store no state.
@@ -44,6 +47,12 @@ type Output struct {
 	Extra []notify.Message
 	// Result is stored as the run's result (JSON) and shown in run history.
 	Result any
+	// Effects are the state the run decided (alert state, sync cursors).
+	// Runners only compute them: the engine commits them with the run's
+	// deliveries and its end, in one transaction fenced by the run's lease,
+	// so a stalled worker whose run was taken up again writes nothing and a
+	// retried run never notifies twice. Empty for a dry run.
+	Effects models.RunEffects
 }
 
 // Runner executes one automation type.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -65,8 +66,12 @@ func (e *Engine) location(ctx context.Context, a models.Automation, tz string) (
 }
 
 // Execute runs one claimed run to its end: it starts it (fenced by its
-// lease), runs the type's runner, queues the output for delivery and
-// records the result; failures count toward the automation's error state.
+// lease), runs the type's runner, then in one transaction fenced by the
+// same lease records the result, the state the runner decided and the
+// output's deliveries (numbered per run, so never queued twice). A worker
+// that stalled past its lease gets models.ErrLeaseLost and leaves no trace:
+// the replica that took the run up again delivers it. Failures count
+// toward the automation's error state.
 func (e *Engine) Execute(ctx context.Context, run models.Run) (models.Run, error) {
 	store := e.deps.Store
 	started, err := store.StartRun(ctx, run, e.now(), Lease)
@@ -85,8 +90,11 @@ func (e *Engine) Execute(ctx context.Context, run models.Run) (models.Run, error
 	if runErr == nil {
 		out, runErr = e.safeRun(ctx, a, started, log)
 	}
-	if runErr == nil && out.Message != nil {
-		runErr = e.deliver(ctx, a, started, out)
+	effects := out.Effects
+	if runErr == nil {
+		var deliveries []models.DeliveryInput
+		deliveries, runErr = deliveriesOf(a, out)
+		effects.Deliveries = deliveries
 	}
 	if runErr != nil && ctx.Err() == context.Canceled {
 		// Shutdown, not a failure: hand the run back to another replica
@@ -95,9 +103,35 @@ func (e *Engine) Execute(ctx context.Context, run models.Run) (models.Run, error
 	}
 	if runErr != nil {
 		log.Error(e.now(), runErr.Error())
+		effects = models.RunEffects{}
 	}
-	return store.FinishRun(context.WithoutCancel(ctx), started, e.now(), out.Result, log.Entries(), runErr,
-		func(a models.Automation) models.Email { return e.errorNotice(a, runErr) })
+	// The run's state and deliveries are committed with its end, only if
+	// this worker still holds the lease: otherwise another replica has
+	// taken the run up again, and its attempt is the one that counts.
+	notice := func(a models.Automation) models.Email { return e.errorNotice(a, runErr) }
+	finished, err := store.FinishRunWith(context.WithoutCancel(ctx), started, e.now(), out.Result, log.Entries(), runErr, effects, notice)
+	if err != nil && runErr == nil && !errors.Is(err, models.ErrLeaseLost) {
+		// The effects could not be written: the run fails (nothing of it
+		// is half-written) and the next run starts from the old state.
+		runErr = fmt.Errorf("saving the run's state and deliveries: %w", err)
+		log.Error(e.now(), runErr.Error())
+		return store.FinishRun(context.WithoutCancel(ctx), started, e.now(), out.Result, log.Entries(), runErr, notice)
+	}
+	if err == nil && len(effects.Deliveries) > 0 {
+		e.kickQueue()
+	}
+	return finished, err
+}
+
+// kickQueue tells the delivery queue that deliveries were just committed,
+// when the dispatcher can be told (otherwise its next poll finds them).
+func (e *Engine) kickQueue() {
+	if e.dispatcher == nil {
+		return
+	}
+	if k, ok := any(e.dispatcher).(interface{ Kick() }); ok {
+		k.Kick()
+	}
 }
 
 // safeRun turns a runner's panic into a failed run, so one bad automation
@@ -140,23 +174,41 @@ func (e *Engine) runOnce(ctx context.Context, a models.Automation, run models.Ru
 	if len(conns) == 0 {
 		return Output{}, errors.New("the automation has no connections: choose at least one account")
 	}
+	var dest *models.Destination
+	if a.DestinationID != nil {
+		d, err := store.GetDestination(ctx, a.TenantID, *a.DestinationID)
+		if err != nil {
+			return Output{}, fmt.Errorf("reading the automation's destination: %w", err)
+		}
+		dest = &d
+	}
 	log.Info(e.now(), fmt.Sprintf("%s run started (%s) on %d connection(s)", a.Type, run.Trigger, len(conns)))
-	return runner.Run(ctx, Job{Automation: a, Run: run, Tenant: tenant, Connections: conns, Credentials: creds,
-		Now: e.now(), DryRun: dry, Log: log})
+	out, err := runner.Run(ctx, Job{Automation: a, Run: run, Tenant: tenant, Connections: conns, Credentials: creds,
+		Destination: dest, Now: e.now(), DryRun: dry, Log: log})
+	if dry {
+		out.Effects = models.RunEffects{}
+	}
+	return out, err
 }
 
-// deliver queues the run's messages to the automation's destination; the
-// queue owns retries from there.
-func (e *Engine) deliver(ctx context.Context, a models.Automation, run models.Run, out Output) error {
-	if a.DestinationID == nil {
-		return nil // computed and stored (a sync with no destination)
+// deliveriesOf are the run's messages for the automation's destination,
+// in order: their index is their sequence number within the run, so a
+// retried attempt of the run cannot queue one twice. The queue owns
+// retries once they are written.
+func deliveriesOf(a models.Automation, out Output) ([]models.DeliveryInput, error) {
+	if a.DestinationID == nil || out.Message == nil {
+		return nil, nil // computed and stored (a sync with no destination)
 	}
-	for _, m := range append([]notify.Message{*out.Message}, out.Extra...) {
-		if _, err := e.dispatcher.Enqueue(ctx, run.TenantID, *a.DestinationID, run.ID, m); err != nil {
-			return fmt.Errorf("queueing the delivery: %w", err)
+	msgs := append([]notify.Message{*out.Message}, out.Extra...)
+	ds := make([]models.DeliveryInput, 0, len(msgs))
+	for _, m := range msgs {
+		payload, err := json.Marshal(m)
+		if err != nil {
+			return nil, fmt.Errorf("queueing the delivery: %w", err)
 		}
+		ds = append(ds, models.DeliveryInput{DestinationID: *a.DestinationID, Event: m.Event, Title: m.Title, Payload: payload})
 	}
-	return nil
+	return ds, nil
 }
 
 // errorNotice tells admins an automation stopped after failing in a row.

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -99,13 +102,18 @@ type syncResult struct {
 }
 
 // Run pulls daily rows of every connection, upserts them as snapshots and
-// pushes the new or changed ones.
+// pushes the ones that are new or changed for this automation.
 //
-// The range: until is today in the account's zone (partial, and synced
-// again next time). A connection with a stored snapshot for yesterday has
-// synced before, so since is today minus the lookback; otherwise (a first
-// sync, or one after a gap) the last SyncFirstDays days are pulled. The
-// check reads one day of snapshots, not the whole history.
+// Each automation keeps its own cursor per connection and level (the
+// snapshots are shared: two syncs of one connection must not hide rows
+// from each other): the day it last synced up to, and a hash of every row
+// it pushed. The range: until is today in the account's zone (partial, and
+// synced again next time); since is the cursor's day minus the lookback,
+// or, on a first sync, the last SyncFirstDays days (never further back).
+// A row is pushed when its hash differs from the one this automation
+// pushed, or when the fetch changed the stored snapshot. The cursor moves
+// only when the run completes (the engine commits Output.Effects with the
+// run's deliveries).
 func (r *syncRunner) Run(ctx context.Context, job Job) (Output, error) {
 	cfg, err := parseSyncConfig(job.Automation.AutomationConfig)
 	if err != nil {
@@ -124,6 +132,7 @@ func (r *syncRunner) Run(ctx context.Context, job Job) (Output, error) {
 	level := platforms.Level(cfg.Level)
 	res := syncResult{}
 	var changed []models.Snapshot
+	var effects models.RunEffects
 	var minSince, maxUntil time.Time
 	for i, conn := range job.Connections {
 		name := rsConnName(conn)
@@ -138,15 +147,16 @@ func (r *syncRunner) Run(ctx context.Context, job Job) (Output, error) {
 		res.Connections++
 		y, m, d := job.Now.In(job.Location(i)).Date()
 		today := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-		yesterday := today.AddDate(0, 0, -1)
-		have, err := r.d.Store.Snapshots(ctx, tenantID, conn.ID, cfg.Level, yesterday, yesterday)
+		earliest := today.AddDate(0, 0, 1-SyncFirstDays)
+		cursor, err := r.d.Store.GetSyncCursor(ctx, tenantID, job.Automation.ID, conn.ID, cfg.Level, earliest)
 		if err != nil {
-			return Output{}, fmt.Errorf("reading stored snapshots: %w", err)
+			return Output{}, fmt.Errorf("reading the sync cursor: %w", err)
 		}
-		since := today.AddDate(0, 0, -cfg.LookbackDays)
-		if len(have) == 0 {
-			since = today.AddDate(0, 0, 1-SyncFirstDays)
-			job.Log.Info(job.Now, fmt.Sprintf("%s: no snapshot for %s yet, pulling the last %d days", name, yesterday.Format(time.DateOnly), SyncFirstDays))
+		since := earliest
+		if cursor.Day.IsZero() {
+			job.Log.Info(job.Now, fmt.Sprintf("%s: first sync of this automation, pulling the last %d days", name, SyncFirstDays))
+		} else if s := cursor.Day.AddDate(0, 0, -cfg.LookbackDays); s.After(earliest) {
+			since = s
 		}
 		if minSince.IsZero() || since.Before(minSince) {
 			minSince = since
@@ -160,14 +170,31 @@ func (r *syncRunner) Run(ctx context.Context, job Job) (Output, error) {
 		}
 		snaps := syncSnapshots(conn, level, rows)
 		res.RowsFetched += len(snaps)
-		var ch []models.Snapshot
+		var stored []models.Snapshot
 		if job.DryRun {
-			ch, err = r.wouldChange(ctx, tenantID, conn.ID, cfg.Level, since, today, snaps)
+			stored, err = r.wouldChange(ctx, tenantID, conn.ID, cfg.Level, since, today, snaps)
 		} else {
-			ch, err = r.d.Store.SaveSnapshots(ctx, tenantID, snaps)
+			stored, err = r.d.Store.SaveSnapshots(ctx, tenantID, snaps)
 		}
 		if err != nil {
 			return Output{}, fmt.Errorf("storing snapshots of %s: %w", name, err)
+		}
+		storeChanged := make(map[string]bool, len(stored))
+		for _, s := range stored {
+			storeChanged[models.SyncCursorKey(s.EntityID, s.Day)] = true
+		}
+		var ch []models.Snapshot
+		var hashes []models.SyncRowHash
+		for _, s := range snaps {
+			key, h := models.SyncCursorKey(s.EntityID, s.Day), syncHash(s)
+			if cursor.Hashes[key] != h || storeChanged[key] {
+				ch = append(ch, s)
+				hashes = append(hashes, models.SyncRowHash{EntityID: s.EntityID, Day: s.Day, Hash: h})
+			}
+		}
+		if !job.DryRun {
+			effects.SyncCursors = append(effects.SyncCursors, models.SyncCursorWrite{ConnectionID: conn.ID, Level: cfg.Level,
+				Day: today, Rows: hashes, PruneBefore: earliest})
 		}
 		verb := "changed"
 		if job.DryRun {
@@ -181,7 +208,7 @@ func (r *syncRunner) Run(ctx context.Context, job Job) (Output, error) {
 	if !minSince.IsZero() {
 		res.Since, res.Until = minSince.Format(time.DateOnly), maxUntil.Format(time.DateOnly)
 	}
-	out := Output{Result: res}
+	out := Output{Result: res, Effects: effects}
 	if len(changed) == 0 {
 		return out, nil
 	}
@@ -189,6 +216,14 @@ func (r *syncRunner) Run(ctx context.Context, job Job) (Output, error) {
 	out.Message = &msgs[0]
 	out.Extra = msgs[1:]
 	return out, nil
+}
+
+// syncHash is what identifies a pushed row's content.
+func syncHash(s models.Snapshot) string {
+	sum := sha256.Sum256([]byte(strings.Join([]string{s.EntityName, s.Currency, s.Spend.StringFixed(4),
+		strconv.FormatInt(s.Impressions, 10), strconv.FormatInt(s.Clicks, 10), s.Conversions.StringFixed(4),
+		s.Revenue.StringFixed(4)}, "\x00")))
+	return hex.EncodeToString(sum[:16])
 }
 
 // syncSnapshots converts rows, ordered by day then entity (stable keys and
@@ -260,11 +295,13 @@ type syncData struct {
 	Rows       []map[string]any `json:"rows"`
 }
 
-// syncMessages are the batches of changed rows, each carrying the CSV of
-// all of them.
+// syncMessages shape the changed rows for the destination. A webhook gets
+// JSON batches of at most SyncBatchSize rows, each row with its stable key
+// and no attachment (receivers upsert by key). Email and Telegram get one
+// message: the summary, with every changed row in one CSV attachment. With
+// no destination (computed and stored only; a Preview), the webhook form.
 func syncMessages(job Job, cfg SyncConfig, changed []models.Snapshot, res syncResult) []notify.Message {
 	metrics := cfg.metrics()
-	csvFile := notify.Attachment{Name: "sync-" + res.Until + ".csv", ContentType: "text/csv", Data: syncCSV(changed, metrics)}
 	names := map[string]string{}
 	for _, c := range job.Connections {
 		names[c.ID] = rsConnName(c)
@@ -282,8 +319,15 @@ func syncMessages(job Job, cfg SyncConfig, changed []models.Snapshot, res syncRe
 	for _, id := range order {
 		fmt.Fprintf(&summary, "%s: %d rows\n", names[id], perConn[id])
 	}
-	n := (len(changed) + SyncBatchSize - 1) / SyncBatchSize
 	title := fmt.Sprintf("%s: %d rows synced", job.Automation.Name, len(changed))
+	text := strings.TrimRight(summary.String(), "\n")
+	ref := rsAutomationRef{job.Automation.ID, job.Automation.Name}
+	if d := job.Destination; d != nil && (d.Type == models.DestinationEmail || d.Type == models.DestinationTelegram) {
+		csvFile := notify.Attachment{Name: "sync-" + res.Until + ".csv", ContentType: "text/csv", Data: syncCSV(changed, metrics)}
+		return []notify.Message{{Event: EventSync, Title: title, Text: text + "\nAll rows are in the attached CSV.",
+			Files: []notify.Attachment{csvFile}}}
+	}
+	n := (len(changed) + SyncBatchSize - 1) / SyncBatchSize
 	msgs := make([]notify.Message, 0, n)
 	for k := range n {
 		part := changed[k*SyncBatchSize : min((k+1)*SyncBatchSize, len(changed))]
@@ -291,9 +335,8 @@ func syncMessages(job Job, cfg SyncConfig, changed []models.Snapshot, res syncRe
 		for i, s := range part {
 			rows[i] = syncDataRow(s, metrics)
 		}
-		m := notify.Message{Event: EventSync, Title: title, Text: strings.TrimRight(summary.String(), "\n"),
-			Data:  syncData{Automation: rsAutomationRef{job.Automation.ID, job.Automation.Name}, Level: cfg.Level, Batch: k + 1, Batches: n, Rows: rows},
-			Files: []notify.Attachment{csvFile}}
+		m := notify.Message{Event: EventSync, Title: title, Text: text,
+			Data: syncData{Automation: ref, Level: cfg.Level, Batch: k + 1, Batches: n, Rows: rows}}
 		if n > 1 {
 			m.Title += fmt.Sprintf(" (batch %d of %d)", k+1, n)
 			m.Text += fmt.Sprintf("\nBatch %d of %d: %d rows.", k+1, n, len(part))

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"adpilot/engine"
@@ -28,7 +29,13 @@ func (s *Scheduler) startAutomationPool(ctx context.Context) {
 		go func() {
 			defer p.busy.Done()
 			for run := range p.runs {
-				if _, err := s.engine.Execute(ctx, run); err != nil {
+				if _, err := s.engine.Execute(ctx, run); errors.Is(err, models.ErrLeaseLost) {
+					// This worker stalled past its lease and another replica
+					// took the run up: its attempt is the one that counts, and
+					// nothing of this one was written.
+					s.logger.Warn("automation run: lease lost to another worker; this attempt was dropped", "run", run.ID,
+						"automation", run.AutomationID)
+				} else if err != nil {
 					s.logger.Error("automation run", "run", run.ID, "automation", run.AutomationID, "err", err)
 				}
 				p.free <- struct{}{}

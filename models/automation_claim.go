@@ -121,9 +121,11 @@ func (s *Store) ReclaimExpiredRuns(ctx context.Context, now time.Time, limit int
 }
 
 // ReleaseRun hands a run back to the queue untouched (a worker shutting
-// down): another replica takes it up at once, and nothing is counted.
+// down): another replica takes it up at once, and nothing is counted. It
+// is fenced by the run's lease: a worker whose lease ran out (and whose
+// run another replica took up) does not pull the run from under it.
 func (s *Store) ReleaseRun(ctx context.Context, r Run, now time.Time) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE automation_run SET status = 'queued', lease_until = $3
-		WHERE tenant_id = $1 AND id = $2 AND status IN ('queued', 'running')`, r.TenantID, r.ID, now)
+		WHERE tenant_id = $1 AND id = $2 AND status IN ('queued', 'running') AND lease_until = $4`, r.TenantID, r.ID, now, r.LeaseUntil)
 	return err
 }

@@ -45,6 +45,15 @@ func (s *Store) StartRun(ctx context.Context, r Run, now time.Time, lease time.D
 // failure streak; the fifth failure in a row puts the automation in status
 // error and queues notice(a) to the tenant's admins.
 func (s *Store) FinishRun(ctx context.Context, r Run, now time.Time, result any, logs []RunLog, runErr error, notice func(Automation) Email) (Run, error) {
+	return s.FinishRunWith(ctx, r, now, result, logs, runErr, RunEffects{}, notice)
+}
+
+// FinishRunWith is FinishRun that also commits the run's effects (alert
+// state, sync cursors, deliveries) when it completed, in the same
+// transaction and behind the same lease check: a worker whose lease was
+// lost (ErrLeaseLost) leaves no trace, and a retried attempt of the run
+// cannot queue a delivery twice. A failed run commits no effects.
+func (s *Store) FinishRunWith(ctx context.Context, r Run, now time.Time, result any, logs []RunLog, runErr error, effects RunEffects, notice func(Automation) Email) (Run, error) {
 	res, err := json.Marshal(result)
 	if err != nil {
 		return r, err
@@ -67,6 +76,11 @@ func (s *Store) FinishRun(ctx context.Context, r Run, now time.Time, result any,
 				return ErrLeaseLost
 			}
 			return err
+		}
+		if runErr == nil {
+			if err := applyRunEffects(ctx, tx, r.TenantID, r.AutomationID, r.ID, now, effects); err != nil {
+				return err
+			}
 		}
 		var a Automation
 		if err := tx.GetContext(ctx, &a, `UPDATE automation SET last_run = $3, run_count = run_count + 1,
