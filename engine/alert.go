@@ -134,6 +134,7 @@ func (r *alertRunner) Run(ctx context.Context, job Job) (Output, error) {
 			len(f.cur)+len(f.before), cfg.Level, f.window, f.prev))
 	}
 
+	statesReadAt := job.Now // the engine's clock, which also stamps the run's writes
 	raw, err := r.d.Store.AlertStates(ctx, a.TenantID, a.ID)
 	if err != nil {
 		return Output{}, fmt.Errorf("reading the alert state: %w", err)
@@ -214,6 +215,7 @@ func (r *alertRunner) Run(ctx context.Context, job Job) (Output, error) {
 		for _, s := range saves {
 			effects.AlertStates = append(effects.AlertStates, models.AlertStateWrite{EntityKey: s.key, State: s.state})
 		}
+		effects.AlertStatesReadAt = statesReadAt
 		if cfg.Action == reports.ActionPause {
 			for k := range fired {
 				if r.pause(ctx, job, &fired[k]) {

@@ -15,8 +15,12 @@ import (
 // (and whose run another replica took up again) writes none of them.
 type RunEffects struct {
 	AlertStates []AlertStateWrite
-	SyncCursors []SyncCursorWrite
-	Deliveries  []DeliveryInput
+	// AlertStatesReadAt is when the run read the states it decided from: a
+	// Snooze or Acknowledge pressed after that (a row changed later) is kept
+	// over the run's copy, which could not know of it.
+	AlertStatesReadAt time.Time
+	SyncCursors       []SyncCursorWrite
+	Deliveries        []DeliveryInput
 }
 
 // AlertStateWrite is one entity's new alert state.
@@ -80,8 +84,11 @@ func applyRunEffects(ctx context.Context, tx *sqlxTx, tenantID, automationID, ru
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO alert_state (tenant_id, automation_id, entity_key, state, changed_at)
 			VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (automation_id, entity_key) DO UPDATE SET state = EXCLUDED.state, changed_at = EXCLUDED.changed_at`,
-			tenantID, automationID, w.EntityKey, raw, now); err != nil {
+			ON CONFLICT (automation_id, entity_key) DO UPDATE SET changed_at = EXCLUDED.changed_at,
+				state = CASE WHEN alert_state.changed_at > $6 THEN EXCLUDED.state || jsonb_strip_nulls(jsonb_build_object(
+						'snoozed_until', alert_state.state->'snoozed_until', 'acknowledged_at', alert_state.state->'acknowledged_at'))
+					ELSE EXCLUDED.state END`,
+			tenantID, automationID, w.EntityKey, raw, now, nullTime(e.AlertStatesReadAt)); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -184,5 +185,45 @@ func TestRequestManualRun(t *testing.T) {
 	other := insertTenant(t, db, "other")
 	if _, _, err := store.RequestManualRun(ctx, models.User{ID: u.ID, TenantID: other}, auto, "telegram", "", now, time.Minute); !errors.Is(err, models.ErrNotFound) {
 		t.Fatalf("another tenant's automation: %v", err)
+	}
+}
+
+// A Snooze or Acknowledge pressed while a run was deciding survives the
+// run's commit; a run that read the state after the press overrides it.
+func TestRunKeepsAButtonPressedDuringIt(t *testing.T) {
+	store, dbURL := testutil.NewStore(t)
+	db := openDB(t, dbURL)
+	ctx := context.Background()
+	tenant := insertTenant(t, db, "buttons")
+	auto := insertAutomation(t, db, tenant)
+	const key = "c:campaign:1"
+	t0 := time.Now().Truncate(time.Second)
+	snoozed := t0.Add(24 * time.Hour)
+	// The run reads at t0; the button snoozes at t0+1s; the run commits at t0+2s.
+	if err := store.SaveAlertState(ctx, tenant, auto, key, map[string]any{"firing": true, "snoozed_until": snoozed}, t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	write := func(readAt time.Time, state map[string]any) map[string]any {
+		t.Helper()
+		if err := store.SaveRunEffects(ctx, tenant, auto, t0.Add(2*time.Second), models.RunEffects{AlertStatesReadAt: readAt,
+			AlertStates: []models.AlertStateWrite{{EntityKey: key, State: state}}}); err != nil {
+			t.Fatal(err)
+		}
+		states, err := store.AlertStates(ctx, tenant, auto)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]any
+		_ = json.Unmarshal(states[key], &got)
+		return got
+	}
+	got := write(t0, map[string]any{"firing": true, "last_fired_at": t0})
+	if got["snoozed_until"] == nil || got["last_fired_at"] == nil {
+		t.Fatalf("the run's commit lost the snooze pressed during it: %v", got)
+	}
+	// A later run that saw the snooze and cleared it (expired) is obeyed.
+	got = write(t0.Add(3*time.Second), map[string]any{"firing": false})
+	if got["snoozed_until"] != nil || got["firing"] != false {
+		t.Fatalf("a run that read after the press was overridden: %v", got)
 	}
 }
