@@ -75,6 +75,21 @@ type Config struct {
 	TelegramAPIURL        string `env:"TELEGRAM_API_URL" envDefault:"https://api.telegram.org"`
 	TelegramWebhookSecret Secret `env:"TELEGRAM_WEBHOOK_SECRET"`
 
+	// Incoming platform webhooks (/api/webhooks/facebook, /api/webhooks/tiktok).
+	// FacebookWebhookVerifyToken is what Facebook's subscription check
+	// (hub.verify_token) must present; unset, the check always fails (403).
+	// Events themselves are authenticated by their signatures (FB_APP_SECRET,
+	// TIKTOK_CLIENT_SECRET), never by these tokens.
+	FacebookWebhookVerifyToken Secret `env:"FACEBOOK_WEBHOOK_VERIFY_TOKEN"`
+	// TikTokWebhookVerifyToken is accepted from the original configuration
+	// and not used: TikTok has no verification handshake and sends no token.
+	TikTokWebhookVerifyToken Secret `env:"TIKTOK_WEBHOOK_VERIFY_TOKEN"`
+	// WebhookEventRetention is how long received events are kept.
+	WebhookEventRetention Interval `env:"WEBHOOK_EVENT_RETENTION" envDefault:"720h"`
+	// WebhookProcessInterval is how often each replica looks for received
+	// events to process.
+	WebhookProcessInterval Interval `env:"WEBHOOK_PROCESS_INTERVAL" envDefault:"5s"`
+
 	// WebhookAllowPrivate lets webhook destinations point at loopback,
 	// private and link-local addresses in prod (on-premises receivers).
 	WebhookAllowPrivate bool `env:"WEBHOOK_ALLOW_PRIVATE" envDefault:"false"`
@@ -108,7 +123,7 @@ var secretVars = []string{"MASTER_SECRET_KEY", "OAUTH_STATE_SECRET"}
 // optionalSecretVars hold secrets that may come from NAME_FILE but are
 // neither required nor generated: unset, their feature is off.
 var optionalSecretVars = []string{"SMTP_URL", "MASTER_SECRET_KEY_PREVIOUS", "FB_APP_SECRET", "TIKTOK_CLIENT_SECRET", "TIKTOK_ADS_APP_SECRET",
-	"TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET"}
+	"TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "FACEBOOK_WEBHOOK_VERIFY_TOKEN", "TIKTOK_WEBHOOK_VERIFY_TOKEN"}
 
 // defaultDevDatabaseURL is the database `make run` creates on the local server.
 const defaultDevDatabaseURL = "postgres://postgres@127.0.0.1:5432/adpilot?sslmode=disable"
@@ -151,6 +166,10 @@ func FromMap(vars map[string]string, logger *slog.Logger) (*Config, error) {
 		}
 	}
 	problems = append(problems, cfg.validate(unparsed)...)
+	if cfg.TikTokWebhookVerifyToken != "" {
+		logger.Info("TIKTOK_WEBHOOK_VERIFY_TOKEN is set but unused: TikTok webhooks have no verify-token handshake; " +
+			"each event is authenticated by its TikTok-Signature (TIKTOK_CLIENT_SECRET)")
+	}
 	switch {
 	case cfg.IsProd():
 		// Checking prod secrets has no side effects: always report them, so
@@ -263,6 +282,11 @@ func (c *Config) validate(unparsed map[string]bool) []string {
 	minimum("TOKEN_REFRESH_INTERVAL", c.TokenRefreshInterval, time.Minute)
 	minimum("CLEANUP_INTERVAL", c.CleanupInterval, time.Minute)
 	minimum("RUN_RETENTION", c.RunRetention, 24*time.Hour)
+	minimum("WEBHOOK_EVENT_RETENTION", c.WebhookEventRetention, 24*time.Hour)
+	minimum("WEBHOOK_PROCESS_INTERVAL", c.WebhookProcessInterval, time.Second)
+	if v := strings.ToLower(c.FacebookWebhookVerifyToken.Reveal()); c.IsProd() && (strings.Contains(v, "change_me") || strings.Contains(v, "changeme")) {
+		p = append(p, "FACEBOOK_WEBHOOK_VERIFY_TOKEN: still the example value; choose your own (`adpilot keygen` makes one)")
+	}
 	minimum("DB_CONN_MAX_LIFETIME", c.DBConnMaxLifetime, time.Second)
 	minimum("SHUTDOWN_TIMEOUT", c.ShutdownTimeout, time.Second)
 	p = append(p, c.validateMail()...)

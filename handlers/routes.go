@@ -117,6 +117,10 @@ func (h *Handler) Routes(e *echo.Echo) {
 
 	// Telegram's webhook mode: the secret header is the authentication.
 	e.POST("/api/webhooks/telegram", h.telegramWebhook)
+	// Facebook and TikTok events: the platform's signature is the authentication.
+	e.GET("/api/webhooks/facebook", h.facebookWebhookVerify)
+	e.POST("/api/webhooks/facebook", h.facebookWebhook)
+	e.POST("/api/webhooks/tiktok", h.tiktokWebhook)
 	// Facebook's server-to-server compliance callbacks: signed, no session.
 	e.POST("/oauth/facebook/deauthorize", h.facebookDeauthorize)
 	e.POST("/oauth/facebook/data-deletion", h.facebookDataDeletion)

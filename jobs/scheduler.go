@@ -40,6 +40,7 @@ type Scheduler struct {
 	dispatcher *notify.Dispatcher // nil: no delivery queue (tests of other jobs)
 	bot        *bot.Bot           // nil: the Telegram bot is off
 	engine     *engine.Engine     // nil: automations do not run here
+	events     EventMatcher       // nil: StoreEventMatcher (finds event automations, queues no run)
 	pool       *automationPool
 	poolCancel context.CancelFunc
 
@@ -115,6 +116,14 @@ func New(cfg *config.Config, store *models.Store, conns *connections.Service, lo
 	)
 	if err != nil {
 		return nil, fmt.Errorf("creating replica scheduler: %w", err)
+	}
+	if _, err := s.replica.NewJob(
+		gocron.DurationJob(cfg.WebhookProcessInterval.Duration()),
+		gocron.NewTask(s.processWebhookEvents),
+		gocron.WithName("webhook-events"),
+		gocron.WithSingletonMode(gocron.LimitModeReschedule),
+	); err != nil {
+		return nil, fmt.Errorf("registering webhook event job: %w", err)
 	}
 	if s.mailer != nil {
 		if _, err := s.replica.NewJob(
