@@ -20,7 +20,7 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 	"base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 
 // maxBodySize caps request bodies (webhook payloads included).
-const maxBodySize = "1M"
+const maxBodySize = "1MiB"
 
 // Register installs the error handler, the middleware every request gets,
 // and the routes. Browser-only middleware (session, CSRF) is attached per
