@@ -43,6 +43,9 @@ func New(d Deps, dispatcher *notify.Dispatcher, runners map[string]Runner, now f
 // NextRun is the scheduler's models.NextRunFunc: the automation's schedule
 // in its zone ("account": its first connection's timezone).
 func (e *Engine) NextRun(a models.Automation, now time.Time) (time.Time, error) {
+	if IsEventAutomation(a) {
+		return time.Time{}, nil // never due: events set it off
+	}
 	s, err := schedule.Parse(a.ScheduleConfig)
 	if err != nil {
 		return time.Time{}, err
@@ -171,7 +174,8 @@ func (e *Engine) runOnce(ctx context.Context, a models.Automation, run models.Ru
 	if err != nil {
 		return Output{}, fmt.Errorf("reading the automation's connections: %w", err)
 	}
-	if len(conns) == 0 {
+	event := IsEventAutomation(a)
+	if len(conns) == 0 && !event {
 		return Output{}, errors.New("the automation has no connections: choose at least one account")
 	}
 	var dest *models.Destination
@@ -183,8 +187,14 @@ func (e *Engine) runOnce(ctx context.Context, a models.Automation, run models.Ru
 		dest = &d
 	}
 	log.Info(e.now(), fmt.Sprintf("%s run started (%s) on %d connection(s)", a.Type, run.Trigger, len(conns)))
-	out, err := runner.Run(ctx, Job{Automation: a, Run: run, Tenant: tenant, Connections: conns, Credentials: creds,
-		Destination: dest, Now: e.now(), DryRun: dry, Log: log})
+	job := Job{Automation: a, Run: run, Tenant: tenant, Connections: conns, Credentials: creds,
+		Destination: dest, Now: e.now(), DryRun: dry, Log: log}
+	var out Output
+	if event {
+		out, err = e.runEvent(ctx, job) // what an event automation does is the same whatever its type's runner
+	} else {
+		out, err = runner.Run(ctx, job)
+	}
 	if dry {
 		out.Effects = models.RunEffects{}
 	}

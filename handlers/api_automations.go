@@ -16,6 +16,7 @@ import (
 	"adpilot/models"
 	"adpilot/reports"
 	"adpilot/schedule"
+	"adpilot/webhooks"
 )
 
 // apiAutomationBody is the public shape of an automation (README documents
@@ -74,7 +75,10 @@ func (h *Handler) validateAutomation(c echo.Context, b apiAutomationBody) (model
 	if in.DestinationID != "" && !isUUID(in.DestinationID) {
 		errs.add("destination_id", "Not a destination id.")
 	}
-	if len(b.Connections) == 0 || len(b.Connections) > 20 {
+	// An event automation runs on platform events, not on a schedule; its
+	// connections (optional) only narrow down which events it takes.
+	event := b.Type == engine.TypeAlert && webhooks.IsEventConfig(b.Config)
+	if (!event && len(b.Connections) == 0) || len(b.Connections) > 20 {
 		errs.add("connections", "Choose from 1 to 20 connections.")
 	}
 	for _, id := range b.Connections {
@@ -83,7 +87,9 @@ func (h *Handler) validateAutomation(c echo.Context, b apiAutomationBody) (model
 		}
 	}
 	var sched schedule.Schedule
-	if len(b.Schedule) == 0 {
+	if event {
+		// No schedule: whatever was sent is dropped.
+	} else if len(b.Schedule) == 0 {
 		errs.add("schedule", "A schedule is required.")
 	} else if s, err := schedule.Parse(b.Schedule); err != nil {
 		errs.add("schedule", "The schedule is not valid JSON of the documented shape: "+err.Error())
@@ -102,6 +108,11 @@ func (h *Handler) validateAutomation(c echo.Context, b apiAutomationBody) (model
 		var cfg engine.SyncConfig
 		cfgErrs = decodeConfig(b.Config, &cfg, func() map[string]string { return cfg.Validate() })
 	case engine.TypeAlert:
+		if event {
+			var cfg webhooks.EventAutomationConfig
+			cfgErrs = decodeConfig(b.Config, &cfg, func() map[string]string { return cfg.Validate() })
+			break
+		}
 		var cfg reports.AlertConfig
 		cfgErrs = decodeConfig(b.Config, &cfg, func() map[string]string { return cfg.Validate() })
 	default:
@@ -131,7 +142,7 @@ func (h *Handler) validateAutomation(c echo.Context, b apiAutomationBody) (model
 		switch {
 		case !ok:
 			errs.add("connections", "A connection is not one of this team's.")
-		case !slices.Contains(connectionKindsFor(b.Type), conn.Kind):
+		case !event && !slices.Contains(connectionKindsFor(b.Type), conn.Kind):
 			errs.add("connections", "“"+filterText(conn.AccountName, 80)+"” is a "+strings.ReplaceAll(conn.Kind, "_", " ")+
 				", which a "+strings.ToLower(automationTypeLabel(b.Type))+" cannot read.")
 		}
@@ -139,8 +150,12 @@ func (h *Handler) validateAutomation(c echo.Context, b apiAutomationBody) (model
 	if len(errs) > 0 {
 		return in, errs
 	}
-	in.Schedule, _ = json.Marshal(sched)
 	in.Config = b.Config
+	if event {
+		in.Schedule = json.RawMessage(`{}`) // never due: events set it off
+		return in, nil
+	}
+	in.Schedule, _ = json.Marshal(sched)
 	// The first run: the schedule's next slot from now, in its zone.
 	tenantTZ := principal(c).Tenant.ParsedSettings().Timezone
 	// The first connection by id, as the scheduler picks it (ScheduleZones).

@@ -352,3 +352,25 @@ func TestAutomationRefusesConnectionsItsTypeCannotRead(t *testing.T) {
 		t.Fatalf("sync schedule = %v", a["schedule"])
 	}
 }
+
+func TestEventAutomationThroughTheAPI(t *testing.T) {
+	f := newAutomationFixture(t)
+	resp, out := jsonCall(t, f.app, http.MethodPost, "/api/v1/automations", `{"name":"Leads","type":"alert","destination_id":"`+f.destID+`",
+		"config":{"trigger":"event","event":"facebook.leadgen","filters":{"page_id":"123","form_id":["77","78"]}}}`, f.token)
+	resp.ExpectStatus(http.StatusCreated)
+	if out["next_run"] != nil || len(out["connections"].([]any)) != 0 {
+		t.Fatalf("an event automation was scheduled: %v", out)
+	}
+	resp, out = jsonCall(t, f.app, http.MethodPost, "/api/v1/automations", `{"name":"Leads","type":"alert",
+		"config":{"trigger":"event","event":"facebook.everything","filters":{"form_id":"7 7"},"window":"today"}}`, f.token)
+	resp.ExpectStatus(http.StatusUnprocessableEntity)
+	if fields := out["fields"].(map[string]any); fields["config"] == nil {
+		t.Fatalf("an unknown field of an event config passed: %v", out)
+	}
+	resp, out = jsonCall(t, f.app, http.MethodPost, "/api/v1/automations", `{"name":"Leads","type":"alert",
+		"config":{"trigger":"event","event":"facebook.everything","filters":{"form_id":"7 7"}}}`, f.token)
+	resp.ExpectStatus(http.StatusUnprocessableEntity)
+	if fields := out["fields"].(map[string]any); fields["config.event"] == nil || fields["config.filters.form_id"] == nil {
+		t.Fatalf("422 fields: %v", out)
+	}
+}

@@ -68,14 +68,14 @@ type EventMatcher interface {
 }
 
 // WithEventMatcher hands processed events to m instead of the built-in
-// matcher (which finds the automations but queues no runs).
+// matcher (which runs the matching automations through the engine, or
+// only finds them when this replica runs no engine).
 func WithEventMatcher(m EventMatcher) Option { return func(s *Scheduler) { s.events = m } }
 
 // StoreEventMatcher finds the event automations an event matches
 // (type alert, active, "trigger": "event", the event's name, passing
 // filters, and — when the automation names connections — through one of
-// them). It queues no run: running an alert on an event needs the engine
-// to take the event as its input, which it does not yet.
+// them). It queues no run; engineEventMatcher runs them.
 type StoreEventMatcher struct{ Store *models.Store }
 
 // MatchEventAutomations implements EventMatcher.
@@ -114,6 +114,9 @@ func contains(list []string, v string) bool {
 func (s *Scheduler) eventMatcher() EventMatcher {
 	if s.events != nil {
 		return s.events
+	}
+	if s.engine != nil {
+		return engineEventMatcher{StoreEventMatcher: StoreEventMatcher{Store: s.store}, engine: s.engine}
 	}
 	return StoreEventMatcher{Store: s.store}
 }

@@ -29,9 +29,10 @@ type Run struct {
 	CompletedAt  *time.Time `db:"completed_at"`
 	LeaseUntil   *time.Time `db:"lease_until"`
 	Attempt      int        `db:"attempt"`
+	EventID      *string    `db:"event_id"` // the webhook event that set off an event run
 }
 
-const runColumns = `id, tenant_id, automation_id, status, trigger, scheduled_for, started_at, completed_at, lease_until, attempt`
+const runColumns = `id, tenant_id, automation_id, status, trigger, scheduled_for, started_at, completed_at, lease_until, attempt, event_id`
 
 // NextRunFunc computes an automation's next run after now (its schedule,
 // in its zone). An error means the schedule is broken: the automation
@@ -106,7 +107,7 @@ func (s *Store) ReclaimExpiredRuns(ctx context.Context, now time.Time, limit int
 			attempt = attempt + CASE WHEN status = 'running' THEN 1 ELSE 0 END
 		WHERE id IN (SELECT r.id FROM automation_run r JOIN automation a ON a.id = r.automation_id
 			WHERE r.status IN ('queued', 'running') AND r.lease_until < $1 AND r.attempt < $4
-				AND (a.status = 'active' OR r.trigger = 'manual')
+				AND (a.status = 'active' OR r.trigger <> 'schedule')
 			ORDER BY r.lease_until LIMIT $3 FOR UPDATE OF r SKIP LOCKED)
 		RETURNING `+runColumns, now, now.Add(lease), limit, MaxRunAttempts)
 	if err != nil {

@@ -8,7 +8,8 @@ import (
 // ResumeAutomation makes a paused, stopped or failed automation active
 // again, audited. Its next run is counted from now (next computes it under
 // the row lock), so a long pause does not end with an immediate catch-up
-// run, and its failure streak starts over.
+// run, and its failure streak starts over. A zero next time (an event
+// automation, which no schedule sets off) leaves next_run empty.
 func (s *Store) ResumeAutomation(ctx context.Context, actor User, id, via, ip string,
 	next func(Automation) (time.Time, error)) (Automation, error) {
 	if !validUUID(id) {
@@ -25,7 +26,7 @@ func (s *Store) ResumeAutomation(ctx context.Context, actor User, id, via, ip st
 			return err
 		}
 		if err := tx.GetContext(ctx, &a, `UPDATE automation SET status = 'active', next_run = $3, consecutive_failures = 0
-			WHERE tenant_id = $1 AND id = $2 RETURNING `+automationColumns, actor.TenantID, id, at); err != nil {
+			WHERE tenant_id = $1 AND id = $2 RETURNING `+automationColumns, actor.TenantID, id, nullTime(at)); err != nil {
 			return err
 		}
 		return recordAudit(ctx, tx, AuditEntry{TenantID: actor.TenantID, ActorID: actor.ID, ActorLabel: actor.DisplayName(),
