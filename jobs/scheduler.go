@@ -40,12 +40,15 @@ type Scheduler struct {
 	dispatcher *notify.Dispatcher // nil: no delivery queue (tests of other jobs)
 	bot        *bot.Bot           // nil: the Telegram bot is off
 	engine     *engine.Engine     // nil: automations do not run here
-	events     EventMatcher       // nil: StoreEventMatcher (finds event automations, queues no run)
+	events     EventMatcher       // nil: engineEventMatcher (runs the matching event automations)
 	pool       *automationPool
 	poolCancel context.CancelFunc
 
 	pollCancel context.CancelFunc
 	pollDone   chan struct{}
+
+	pumpCancel context.CancelFunc // the delivery pump (notify.Dispatcher.Run)
+	pumpDone   chan struct{}
 
 	lock    *models.LeaderLock
 	leader  gocron.Scheduler // jobs that run on the elected replica only
@@ -165,6 +168,16 @@ func (s *Scheduler) Start() {
 		s.poolCancel = cancel
 		s.startAutomationPool(ctx)
 	}
+	if s.dispatcher != nil {
+		// Deliveries go out as soon as they are due, as many at once as
+		// automations run; the gocron "deliveries" job stays as a fallback poll.
+		ctx, cancel := context.WithCancel(context.Background())
+		s.pumpCancel, s.pumpDone = cancel, make(chan struct{})
+		go func() {
+			defer close(s.pumpDone)
+			s.dispatcher.Run(ctx, max(s.cfg.AutomationWorkers, deliveryWorkers), deliveryInterval)
+		}()
+	}
 	s.leader.Start()
 	s.replica.Start()
 	if s.bot != nil && !s.bot.WebhookMode() {
@@ -197,6 +210,14 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 	}()
 	leaderErr = s.leader.ShutdownWithContext(ctx)
 	<-done
+	if s.pumpCancel != nil {
+		// No new claims; attempts in flight finish (within ctx).
+		s.pumpCancel()
+		select {
+		case <-s.pumpDone:
+		case <-ctx.Done():
+		}
+	}
 	if s.pool != nil {
 		// No tick runs any more: close the queue and let running runs end
 		// (within ctx; a cut-off run's lease expires and another replica

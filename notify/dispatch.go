@@ -31,11 +31,13 @@ type Dispatcher struct {
 	logger   *slog.Logger
 	baseURL  string
 	now      func() time.Time
+	kick     chan struct{} // Kick → Run
 }
 
 // NewDispatcher builds the dispatcher; telegram may be nil.
 func NewDispatcher(store *models.Store, telegram *Telegram, webhook *Webhook, logger *slog.Logger, baseURL string) *Dispatcher {
-	return &Dispatcher{store: store, telegram: telegram, webhook: webhook, logger: logger, baseURL: baseURL, now: time.Now}
+	return &Dispatcher{store: store, telegram: telegram, webhook: webhook, logger: logger, baseURL: baseURL, now: time.Now,
+		kick: make(chan struct{}, 1)}
 }
 
 // WithClock replaces the clock (tests with a fake clock).
@@ -50,7 +52,11 @@ func (d *Dispatcher) Enqueue(ctx context.Context, tenantID, destinationID, runID
 	if err != nil {
 		return models.Delivery{}, err
 	}
-	return d.store.EnqueueDelivery(ctx, tenantID, destinationID, runID, m.Event, m.Title, payload, d.now())
+	del, err := d.store.EnqueueDelivery(ctx, tenantID, destinationID, runID, m.Event, m.Title, payload, d.now())
+	if err == nil {
+		d.Kick()
+	}
+	return del, err
 }
 
 // SendNow writes a delivery of m already leased to this caller and makes
