@@ -17,6 +17,7 @@ import (
 	"adpilot/reports"
 	"adpilot/schedule"
 	"adpilot/views"
+	"adpilot/webhooks"
 )
 
 // automationPage shows one automation: settings, actions, next and latest runs.
@@ -47,7 +48,10 @@ func (h *Handler) automationPage(c echo.Context) error {
 	case models.AutomationStopped:
 		m.StatusNote = "Stopped: it does not run until it is started again."
 	case models.AutomationActive:
-		m.Preview = h.nextRunsOf(ctx, c, a)
+		if !engine.IsEventAutomation(a) {
+			m.Preview = h.nextRunsOf(ctx, c, a)
+			m.Scheduled = true
+		}
 	}
 	return h.renderPage(c, http.StatusOK, a.Name, views.AutomationPage(m))
 }
@@ -91,6 +95,12 @@ func (h *Handler) automationSettings(ctx context.Context, a models.Automation) (
 		}
 	}
 	items := []views.ConfigItem{{Label: "Connections", Value: strings.Join(names, "; ")}, {Label: "Delivers to", Value: dest}}
+	if ev, ok := webhooks.ParseEventAutomationConfig(a.AutomationConfig); ok && a.Type == engine.TypeAlert {
+		if len(names) == 0 {
+			items = items[1:]
+		}
+		return append(items, eventConfigItems(ev)...), nil
+	}
 	if s, err := schedule.Parse(a.ScheduleConfig); err == nil {
 		zone := "the team's time zone"
 		switch s.Timezone {
@@ -338,4 +348,22 @@ func (h *Handler) previewAutomation(c echo.Context) error {
 		return h.renderPage(c, http.StatusOK, "Preview", views.AutomationPreviewView(p))
 	}
 	return render(c, http.StatusOK, views.AutomationPreviewView(p))
+}
+
+// eventConfigItems describe an event automation's trigger and filters.
+func eventConfigItems(ev webhooks.EventAutomationConfig) []views.ConfigItem {
+	label := ev.Event
+	for _, e := range webhooks.EventNames {
+		if e.Name == ev.Event {
+			label = e.Label + " (" + e.Name + ")"
+		}
+	}
+	anyOf := func(l webhooks.StringList) string {
+		if len(l) == 0 {
+			return "any"
+		}
+		return strings.Join(l, ", ")
+	}
+	return []views.ConfigItem{{Label: "Runs on", Value: label}, {Label: "Page", Value: anyOf(ev.Filters.PageID)},
+		{Label: "Lead forms", Value: anyOf(ev.Filters.FormID)}, {Label: "Ads", Value: anyOf(ev.Filters.AdID)}}
 }

@@ -13,6 +13,7 @@ import (
 	"adpilot/platforms"
 	"adpilot/reports"
 	"adpilot/schedule"
+	"adpilot/webhooks"
 )
 
 // The automation form's field names are the API's error keys
@@ -97,6 +98,12 @@ func configFromForm(typ string, v url.Values, errs fieldErrors) json.RawMessage 
 			Compare: v.Get("config.compare") == "true", Chart: v.Get("config.chart") == "true",
 			Top: formInt(v, "config.top", 0, errs, "Enter a whole number from 0 to 50."), TopBy: v.Get("config.top_by")}
 	case engine.TypeAlert:
+		if v.Get("config.trigger") == "event" {
+			cfg = webhooks.EventAutomationConfig{Trigger: "event", Event: v.Get("config.event"), Filters: webhooks.EventFilters{
+				PageID: splitIDs(v.Get("config.filters.page_id")), FormID: splitIDs(v.Get("config.filters.form_id")),
+				AdID: splitIDs(v.Get("config.filters.ad_id"))}}
+			break
+		}
 		c := reports.AlertConfig{Level: platforms.Level(v.Get("config.level")), Window: v.Get("config.window"),
 			Match: v.Get("config.match"), Action: v.Get("config.action"), NotifyResolved: v.Get("config.notify_resolved") == "true",
 			CooldownMinutes: formInt(v, "config.cooldown_minutes", 0, errs, "Enter a whole number of minutes."),
@@ -128,6 +135,17 @@ func configFromForm(typ string, v url.Values, errs fieldErrors) json.RawMessage 
 	return raw
 }
 
+// splitIDs reads ids separated by commas, semicolons or spaces.
+func splitIDs(raw string) webhooks.StringList {
+	var out webhooks.StringList
+	for _, id := range strings.FieldsFunc(raw, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\n' || r == '\t' }) {
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // bodyFromForm turns the form into the API's body, so both go through the
 // same validation (validateAutomation).
 func bodyFromForm(typ string, v url.Values, errs fieldErrors) apiAutomationBody {
@@ -138,6 +156,10 @@ func bodyFromForm(typ string, v url.Values, errs fieldErrors) apiAutomationBody 
 	}
 	b := apiAutomationBody{Name: &name, Type: typ, DestinationID: &dest, Connections: v["connections"], Status: status,
 		Config: configFromForm(typ, v, errs)}
+	if typ == engine.TypeAlert && v.Get("config.trigger") == "event" {
+		b.Connections = nil // hidden in the page: the Page filter narrows events down
+		return b
+	}
 	sched := scheduleFromForm(v, errs)
 	b.Schedule, _ = json.Marshal(sched)
 	return b
@@ -206,6 +228,14 @@ func setConfigValues(v url.Values, typ string, raw json.RawMessage) {
 		v.Set("config.top", strconv.Itoa(c.Top))
 		v.Set("config.top_by", c.TopBy)
 	case engine.TypeAlert:
+		if ev, ok := webhooks.ParseEventAutomationConfig(raw); ok {
+			v.Set("config.trigger", "event")
+			v.Set("config.event", ev.Event)
+			v.Set("config.filters.page_id", strings.Join(ev.Filters.PageID, ", "))
+			v.Set("config.filters.form_id", strings.Join(ev.Filters.FormID, ", "))
+			v.Set("config.filters.ad_id", strings.Join(ev.Filters.AdID, ", "))
+			return
+		}
 		var c reports.AlertConfig
 		if json.Unmarshal(raw, &c) != nil {
 			return
@@ -261,6 +291,7 @@ func defaultAutomationValues(typ string) url.Values {
 		v.Set("config.cooldown_minutes", "360")
 		v.Set("config.action", reports.ActionNotify)
 		v.Set("config.notify_resolved", "true")
+		v.Set("config.event", "facebook.leadgen") // used when the trigger is switched to events
 	case engine.TypeSync:
 		v.Set("schedule.time", "06:00")
 		v.Set("config.lookback_days", "3")

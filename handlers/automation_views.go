@@ -16,6 +16,7 @@ import (
 	"adpilot/reports"
 	"adpilot/schedule"
 	"adpilot/views"
+	"adpilot/webhooks"
 )
 
 var automationTypeLabels = map[string]string{
@@ -121,6 +122,14 @@ func (h *Handler) automationForm(c echo.Context, typ, action string, editing boo
 				Note: "Not usable (" + conn.Status(now) + "): reconnect it on the connections page, or untick it."})
 		}
 	}
+	for _, conn := range conns {
+		if conn.Kind == platforms.KindPage {
+			f.Pages = append(f.Pages, views.Option{Value: conn.AccountRef, Label: conn.AccountName + " (" + conn.AccountRef + ")"})
+		}
+	}
+	for _, e := range webhooks.EventNames {
+		f.Events = append(f.Events, views.Option{Value: e.Name, Label: e.Label})
+	}
 	for _, d := range dests {
 		if d.IsActive || d.ID == v.Get("destination_id") {
 			f.Destinations = append(f.Destinations, views.Option{Value: d.ID, Label: d.Name + " (" + strings.ToLower(notify.TypeLabel(d.Type)) + ")"})
@@ -173,7 +182,8 @@ func formShowsField(f views.AutomationForm, key string) bool {
 	}
 	fields := map[string][]string{
 		engine.TypeReport: {"config.period", "config.top", "config.top_by", "config.compare", "config.chart"},
-		engine.TypeAlert:  {"config.window", "config.match", "config.cooldown_minutes", "config.action", "config.notify_resolved"},
+		engine.TypeAlert: {"config.window", "config.match", "config.cooldown_minutes", "config.action", "config.notify_resolved",
+			"config.trigger", "config.event", "config.filters.page_id", "config.filters.form_id", "config.filters.ad_id"},
 		engine.TypeSync:   {"config.lookback_days"},
 	}
 	return slices.Contains(fields[f.Type], key)

@@ -9,9 +9,11 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"adpilot/engine"
 	"adpilot/models"
 	"adpilot/schedule"
 	"adpilot/views"
+	"adpilot/webhooks"
 )
 
 // automationsPage lists the tenant's automations.
@@ -29,7 +31,10 @@ func (h *Handler) automationsPage(c echo.Context) error {
 		if s, err := schedule.Parse(a.ScheduleConfig); err == nil {
 			row.Schedule = s.Describe()
 		}
-		if a.Status == models.AutomationActive {
+		if ev, ok := webhooks.ParseEventAutomationConfig(a.AutomationConfig); ok && a.Type == engine.TypeAlert {
+			row.Schedule = "On each " + ev.Event + " event"
+		}
+		if a.Status == models.AutomationActive && a.NextRun != nil {
 			row.NextRun = listTime(a.NextRun, loc)
 		}
 		m.Rows = append(m.Rows, row)

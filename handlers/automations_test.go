@@ -374,3 +374,37 @@ func TestEventAutomationThroughTheAPI(t *testing.T) {
 		t.Fatalf("422 fields: %v", out)
 	}
 }
+
+func TestEventAlertThroughTheForm(t *testing.T) {
+	f := browserSession(t, newAutomationFixture(t))
+	form := url.Values{"type": {"alert"}, "name": {"Lead forward"}, "destination_id": {f.destID}, "status": {"active"},
+		"config.trigger": {"event"}, "config.event": {"facebook.leadgen"}, "config.filters.form_id": {"77, 78"},
+		// The hidden metric and schedule fields are sent too, and ignored.
+		"connections": {f.connID}, "schedule.kind": {"daily"}, "schedule.time": {"nonsense"}, "config.window": {"today"}}
+	id := createFromForm(t, f, form)
+	_, a := jsonCall(t, f.app, http.MethodGet, "/api/v1/automations/"+id, "", f.token)
+	if got := string(mustJSON(a["config"])); got != `{"event":"facebook.leadgen","filters":{"form_id":["77","78"]},"trigger":"event"}` ||
+		a["next_run"] != nil || len(a["connections"].([]any)) != 0 {
+		t.Fatalf("stored event alert: %v", a)
+	}
+	page := f.app.Get("/automations/" + id).ExpectStatus(http.StatusOK)
+	if !strings.Contains(page.Text("dl.details"), "a new lead from a Lead Ads form") || !strings.Contains(page.Text("dl.details"), "77, 78") ||
+		page.Doc().Find("#schedule-preview").Length() != 0 {
+		t.Fatalf("the event alert's page: %s", page.Text("main"))
+	}
+	edit := f.app.Get("/automations/" + id + "/edit").ExpectStatus(http.StatusOK)
+	if _, ok := edit.Doc().Find(`input[name="config.trigger"][value=event]`).Attr("checked"); !ok {
+		t.Fatal("the edit form lost the event trigger")
+	}
+	if v, _ := edit.Doc().Find(`input[name="config.filters.form_id"]`).Attr("value"); v != "77, 78" {
+		t.Fatalf("form ids in the edit form: %q", v)
+	}
+	bad := url.Values{"type": {"alert"}, "name": {"Lead forward"}, "config.trigger": {"event"}, "config.event": {"facebook.nope"}}
+	resp := destPost(t, f.app, "/automations", bad).ExpectStatus(http.StatusUnprocessableEntity)
+	if !strings.Contains(resp.Text(`[data-error-for="config.event"]`), "Must be one of") {
+		t.Fatalf("the unknown event's error: %s", resp.Text("#automation-form"))
+	}
+	if list := f.app.Get("/automations"); !strings.Contains(list.Text(`tr[data-automation="`+id+`"]`), "On each facebook.leadgen event") {
+		t.Fatalf("the list row: %s", list.Text(`tr[data-automation="`+id+`"]`))
+	}
+}

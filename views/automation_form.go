@@ -42,6 +42,8 @@ type AutomationForm struct {
 	Metrics       []Option
 	GuardMetrics  []Option
 	ConditionRows int
+	Events        []Option // what an event alert can wait for
+	Pages         []Option // the team's connected Facebook Pages, by Page id
 }
 
 // SchedulePreview is the next runs of a schedule, in its zone and the viewer's.
