@@ -184,7 +184,7 @@ func formShowsField(f views.AutomationForm, key string) bool {
 		engine.TypeReport: {"config.period", "config.top", "config.top_by", "config.compare", "config.chart"},
 		engine.TypeAlert: {"config.window", "config.match", "config.cooldown_minutes", "config.action", "config.notify_resolved",
 			"config.trigger", "config.event", "config.filters.page_id", "config.filters.form_id", "config.filters.ad_id"},
-		engine.TypeSync:   {"config.lookback_days"},
+		engine.TypeSync: {"config.lookback_days"},
 	}
 	return slices.Contains(fields[f.Type], key)
 }
