@@ -72,6 +72,7 @@ func (h *Handler) navFor(c echo.Context) []views.NavLink {
 			{Label: "Automations", Href: "/automations"},
 			{Label: "Connections", Href: "/connections"},
 			{Label: "Destinations", Href: "/destinations"},
+			{Label: "Events", Href: "/events"},
 			{Label: "Team", Href: "/settings/members"},
 			{Label: "Settings", Href: "/settings"},
 		}
@@ -79,7 +80,7 @@ func (h *Handler) navFor(c echo.Context) []views.NavLink {
 			links = append(links, views.NavLink{Label: "Audit", Href: "/settings/audit"})
 		}
 		if p.User.IsPlatformAdmin {
-			links = append(links, views.NavLink{Label: "Outbox", Href: "/admin/outbox"})
+			links = append(links, views.NavLink{Label: "Outbox", Href: "/admin/outbox"}, views.NavLink{Label: "All events", Href: "/admin/events"})
 		}
 		links = append(links, views.NavLink{Label: "Profile", Href: "/auth/me"})
 	}

@@ -92,6 +92,10 @@ func (h *Handler) Routes(e *echo.Echo) {
 	e.Match(getOrHead, "/runs", h.runsPage, signedIn...)
 	e.Match(getOrHead, "/runs/:id", h.runPage, signedIn...)
 
+	// Webhook events the tenant received
+	e.Match(getOrHead, "/events", h.eventsPage, signedIn...)
+	e.Match(getOrHead, "/events/:id", h.eventPage, signedIn...)
+
 	// Destinations
 	e.Match(getOrHead, "/destinations", h.destinationsPage, signedIn...)
 	e.Match(getOrHead, "/destinations/new", h.newDestinationPage, member...)
@@ -130,6 +134,8 @@ func (h *Handler) Routes(e *echo.Echo) {
 	operator := h.with(h.requireRole(models.RoleViewer), h.requireOperator)
 	e.Match(getOrHead, "/admin/outbox", h.adminOutbox, operator...)
 	e.Match(getOrHead, "/admin/outbox/:id", h.adminOutboxMessage, operator...)
+	e.Match(getOrHead, "/admin/events", h.adminEventsPage, operator...)
+	e.Match(getOrHead, "/admin/events/:id", h.adminEventPage, operator...)
 
 	// JSON API
 	e.GET("/api/tenants/current", h.currentTenant, signedIn...)

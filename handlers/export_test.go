@@ -1,0 +1,4 @@
+package handlers
+
+// PrettySafe exposes prettySafe to the external tests.
+var PrettySafe = prettySafe
