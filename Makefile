@@ -10,7 +10,7 @@ BIN     := bin/adpilot
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: help run test lint generate build bench
+.PHONY: help run test lint generate build bench fuzz
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -28,10 +28,14 @@ test: ## Run every test on real PostgreSQL and headless Chromium
 	CHROME_PATH="$$(scripts/ensure-chromium.sh)"; \
 	export ADPILOT_TEST_DATABASE_URL CHROME_PATH; \
 	$(GO) test -race -count=1 ./...
+	@scripts/fuzz-brief.sh
 
 bench: ## Run the benchmarks (speed targets live here, never in timed tests)
 	@ADPILOT_TEST_DATABASE_URL="$$(scripts/ensure-postgres.sh postgres)"; export ADPILOT_TEST_DATABASE_URL; \
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+fuzz: ## Run every fuzz target for FUZZTIME (default 5s) each
+	@FUZZTIME="$${FUZZTIME:-30s}" scripts/fuzz-brief.sh
 
 lint: ## gofmt, go mod tidy, go vet, staticcheck, and generated templ code in step with its sources
 	@unformatted="$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go'))"; \
