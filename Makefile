@@ -27,8 +27,8 @@ test: ## Run every test on real PostgreSQL and headless Chromium
 	@ADPILOT_TEST_DATABASE_URL="$$(scripts/ensure-postgres.sh postgres)"; \
 	CHROME_PATH="$$(scripts/ensure-chromium.sh)"; \
 	export ADPILOT_TEST_DATABASE_URL CHROME_PATH; \
-	$(GO) test -race -count=1 ./...
-	@scripts/fuzz-brief.sh
+	$(GO) test -race -count=1 ./...; \
+	scripts/fuzz-brief.sh
 
 bench: ## Run the benchmarks (speed targets live here, never in timed tests)
 	@ADPILOT_TEST_DATABASE_URL="$$(scripts/ensure-postgres.sh postgres)"; export ADPILOT_TEST_DATABASE_URL; \
