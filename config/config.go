@@ -39,7 +39,7 @@ type Config struct {
 
 	DatabaseURL       string   `env:"DATABASE_URL"`
 	DBMaxOpenConns    int      `env:"DB_MAX_OPEN_CONNS" envDefault:"20"`
-	DBMaxIdleConns    int      `env:"DB_MAX_IDLE_CONNS" envDefault:"10"`
+	DBMaxIdleConns    int      `env:"DB_MAX_IDLE_CONNS" envDefault:"20"`
 	DBConnMaxLifetime Interval `env:"DB_CONN_MAX_LIFETIME" envDefault:"30m"`
 
 	MasterSecretKey  Secret `env:"MASTER_SECRET_KEY"`

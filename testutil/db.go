@@ -192,7 +192,7 @@ func NewStore(t testing.TB) (*models.Store, string) {
 // OpenStore opens a store on dbURL and closes it when the test ends.
 func OpenStore(t testing.TB, dbURL string) *models.Store {
 	t.Helper()
-	store, err := models.Open(context.Background(), dbURL, models.PoolConfig{MaxOpenConns: 10, MaxIdleConns: 5, ConnMaxLifetime: time.Minute})
+	store, err := models.Open(context.Background(), dbURL, models.PoolConfig{MaxOpenConns: 10, MaxIdleConns: 10, ConnMaxLifetime: time.Minute})
 	if err != nil {
 		t.Fatalf("opening test database: %v", err)
 	}
