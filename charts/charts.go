@@ -186,10 +186,24 @@ func finite(v float64) float64 {
 // chooses the range itself. Whole-number data gets whole-number steps.
 func valueAxis(title string, vals []float64, nice []float64) gc.YAxisOption {
 	axis := gc.YAxisOption{Title: title}
+	top, ok := axisTop(vals, nice)
+	if !ok {
+		return axis
+	}
+	axis.Min = gc.Ptr(0.0)
+	axis.Max = gc.Ptr(top)
+	axis.LabelCount = yIntervals + 1
+	return axis
+}
+
+// axisTop is the round top of a 0-based axis with yIntervals equal steps of
+// nice×10^k each (whole numbers for whole data); ok is false when a value
+// is negative.
+func axisTop(vals []float64, nice []float64) (top float64, ok bool) {
 	hi, whole := 0.0, true
 	for _, v := range vals {
 		if v < 0 {
-			return axis
+			return 0, false
 		}
 		hi, whole = max(hi, v), whole && v == math.Trunc(v)
 	}
@@ -207,10 +221,7 @@ func valueAxis(title string, vals []float64, nice []float64) gc.YAxisOption {
 	if whole {
 		step = max(step, 1)
 	}
-	axis.Min = gc.Ptr(0.0)
-	axis.Max = gc.Ptr(step * yIntervals)
-	axis.LabelCount = yIntervals + 1
-	return axis
+	return step * yIntervals, true
 }
 
 // stripProlog drops a leading XML declaration and doctype, if any, so the

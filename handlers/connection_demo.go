@@ -27,6 +27,7 @@ func (h *Handler) connectDemo(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	h.backfillSnapshots(conns)
 	if wantsJSON(c) {
 		return c.JSON(http.StatusCreated, map[string]any{"connections": toAPIConnections(conns)})
 	}

@@ -99,6 +99,7 @@ func (h *Handler) connectAll(c echo.Context, platform string, token platforms.To
 	if err != nil {
 		return err
 	}
+	h.backfillSnapshots(conns)
 	names := make([]string, len(conns))
 	for i, cn := range conns {
 		names[i] = nameOr(cn.AccountName, cn.AccountRef)

@@ -105,6 +105,7 @@ func (h *Handler) pickAccounts(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	h.backfillSnapshots(conns)
 	if err := h.store.DeleteOAuthPending(c.Request().Context(), p.Tenant.ID, c.Param("id")); err != nil {
 		h.logger.Warn("deleting a used OAuth pick", "err", err)
 	}

@@ -92,6 +92,10 @@ func (h *Handler) Routes(e *echo.Echo) {
 	e.Match(getOrHead, "/runs", h.runsPage, signedIn...)
 	e.Match(getOrHead, "/runs/:id", h.runPage, signedIn...)
 
+	// Alerts firing, from the dashboard
+	e.POST("/alerts/acknowledge", h.alertAction("acknowledge"), member...)
+	e.POST("/alerts/snooze", h.alertAction("snooze"), member...)
+
 	// Webhook events the tenant received
 	e.Match(getOrHead, "/events", h.eventsPage, signedIn...)
 	e.Match(getOrHead, "/events/:id", h.eventPage, signedIn...)

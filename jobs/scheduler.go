@@ -110,6 +110,14 @@ func New(cfg *config.Config, store *models.Store, conns *connections.Service, lo
 	); err != nil {
 		return nil, fmt.Errorf("registering token job: %w", err)
 	}
+	if _, err := s.leader.NewJob(
+		gocron.DurationJob(snapshotInterval),
+		gocron.NewTask(s.refreshSnapshots),
+		gocron.WithName("snapshots"),
+		gocron.WithSingletonMode(gocron.LimitModeReschedule),
+	); err != nil {
+		return nil, fmt.Errorf("registering snapshot job: %w", err)
+	}
 
 	s.replica, err = gocron.NewScheduler(
 		gocron.WithLocation(time.UTC),

@@ -103,3 +103,6 @@ func Options(pairs ...string) []Option {
 	}
 	return out
 }
+
+// fnum prints an SVG coordinate without trailing zeros.
+func fnum(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }

@@ -1,0 +1,54 @@
+package handlers
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"adpilot/models"
+	"adpilot/reports"
+)
+
+// snoozeFor is how long Snooze holds an alert's notices back (as the
+// Telegram button does).
+const snoozeFor = 24 * time.Hour
+
+// alertAction acknowledges or snoozes a firing alert from the dashboard,
+// audited like the Telegram buttons.
+func (h *Handler) alertAction(action string) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx, p := c.Request().Context(), principal(c)
+		a, err := h.store.GetAutomation(ctx, p.Tenant.ID, c.FormValue("automation_id"))
+		if err != nil {
+			return err
+		}
+		key := c.FormValue("key")
+		states, err := h.store.AlertStates(ctx, p.Tenant.ID, a.ID)
+		if err != nil {
+			return err
+		}
+		raw, ok := states[key]
+		if !ok {
+			return echo.NewHTTPError(http.StatusNotFound, "That alert is no longer firing.")
+		}
+		var st reports.State
+		_ = json.Unmarshal(raw, &st)
+		now := time.Now()
+		msg := "Acknowledged: no reminders until it clears."
+		if action == "snooze" {
+			st, msg = st.Snooze(now, snoozeFor), "Snoozed for 24 hours."
+		} else {
+			st = st.Acknowledge(now)
+		}
+		if err := h.store.SaveAlertState(ctx, p.Tenant.ID, a.ID, key, st, now); err != nil {
+			return err
+		}
+		_ = h.store.RecordAudit(ctx, models.AuditEntry{TenantID: p.Tenant.ID, ActorID: p.User.ID, ActorLabel: p.User.DisplayName(),
+			Action: "alert." + action, TargetType: "automation", TargetID: a.ID, IP: c.RealIP(),
+			After: map[string]any{"entity": key, "via": "web"}})
+		_ = AddFlash(c, "success", msg)
+		return c.Redirect(http.StatusSeeOther, "/")
+	}
+}
