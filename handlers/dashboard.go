@@ -135,11 +135,26 @@ func (h *Handler) dashChart(c echo.Context, conns []models.Connection, now time.
 		return ch, err
 	}
 	currencies := map[string]bool{}
-	byDay := map[time.Time]charts.Point{}
-	var spend, results decimal.Decimal
+	first := ""
 	for _, t := range totals {
 		if t.Currency != "" {
 			currencies[t.Currency] = true
+			if first == "" {
+				first = t.Currency
+			}
+		}
+	}
+	if len(currencies) > 1 {
+		// Sums across currencies mean nothing: draw the accounts in one
+		// currency and say so.
+		ch.Note = "Showing the accounts in " + first + " only: the others spend in other currencies; choose one above to see it."
+		currencies = map[string]bool{first: true}
+	}
+	byDay := map[time.Time]charts.Point{}
+	var spend, results decimal.Decimal
+	for _, t := range totals {
+		if t.Currency != "" && !currencies[t.Currency] {
+			continue
 		}
 		day := t.Day.UTC()
 		pt := byDay[day]
@@ -149,11 +164,7 @@ func (h *Handler) dashChart(c echo.Context, conns []models.Connection, now time.
 		byDay[day] = pt
 		spend, results = spend.Add(t.Spend), results.Add(t.Conversions)
 	}
-	switch {
-	case len(currencies) > 1:
-		ch.Empty = "These accounts spend in different currencies: choose one account to see its chart."
-		return ch, nil
-	case len(totals) == 0 || (spend.IsZero() && results.IsZero()):
+	if len(totals) == 0 || (spend.IsZero() && results.IsZero()) {
 		ch.Empty = "No spend in this period yet. Data arrives within a minute of connecting an account, is refreshed hourly, and data syncs add to it."
 		return ch, nil
 	}

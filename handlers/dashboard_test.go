@@ -78,8 +78,8 @@ func TestDashboardChartDrawsKnownSnapshots(t *testing.T) {
 		svg.Find(`g[data-axis=` + axis + `] text`).Each(func(_ int, s *goquery.Selection) { out = append(out, strings.TrimSpace(s.Text())) })
 		return out
 	}
-	// Spend peaks at 39 (+5 from Two) = 44: the axis goes 0, 10, … 50 with its title.
-	if spend := labels("spend"); strings.Join(spend, ",") != "0,10,20,30,40,50,Spend (USD)" {
+	// Spend peaks at 39 (29 days ago): the axis goes 0, 8, … 40 with its title.
+	if spend := labels("spend"); strings.Join(spend, ",") != "0,8,16,24,32,40,Spend (USD)" {
 		t.Fatalf("spend axis %v", spend)
 	}
 	if results := labels("results"); strings.Join(results, ",") != "0,1,2,3,4,5,Results" {
@@ -107,13 +107,15 @@ func TestDashboardChartDrawsKnownSnapshots(t *testing.T) {
 	if n := app.Get("/?days=1000&connection=x").Doc().Find("#chart rect.bar").Length(); n != 30 {
 		t.Fatalf("nonsense filters: %d bars", n)
 	}
-	// Accounts in different currencies are not summed.
+	// Accounts in different currencies are not summed: the first currency
+	// is drawn, and the page says the others are left out.
 	if _, err := app.Store.SaveSnapshots(ctx, owner.TenantID, []models.Snapshot{{ConnectionID: conns[1].ID, Level: "account",
-		EntityID: "demo_act_2", Day: today, Currency: "EUR", Spend: decimal.NewFromInt(5)}}); err != nil {
+		EntityID: "demo_act_2", Day: today.AddDate(0, 0, -10), Currency: "EUR", Spend: decimal.NewFromInt(5)}}); err != nil {
 		t.Fatal(err)
 	}
-	if got := app.Get("/").Text(`[data-chart=empty]`); !strings.Contains(got, "different currencies") {
-		t.Fatalf("mixed currencies: %q", got)
+	mixed := app.Get("/")
+	if !strings.Contains(mixed.Text(`[data-chart=note]`), "Showing the accounts in") || strings.Contains(mixed.Text(`[data-chart=totals]`), "775") {
+		t.Fatalf("mixed currencies: %q / %q", mixed.Text(`[data-chart=note]`), mixed.Text(`[data-chart=totals]`))
 	}
 }
 
@@ -136,7 +138,7 @@ func TestDashboardHealthRunsAndAlerts(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if _, err := testutilExec(t, f.app, `UPDATE ad_token SET is_valid = false, invalid_reason = 'token revoked' WHERE id = $1`, f.otherIDs[0]); err != nil {
+	if _, err := testutilExec(t, f.app, `UPDATE ad_token SET is_valid = false, invalid_reason = 'token revoked', invalidated_at = now() WHERE id = $1`, f.otherIDs[0]); err != nil {
 		t.Fatal(err)
 	}
 	a := f.create(t, `{"name":"Spend watch","type":"alert","destination_id":"`+f.destID+`","connections":["`+f.connID+`"],
