@@ -114,6 +114,10 @@ type Config struct {
 	// means no mail server: emails stay in the outbox.
 	SMTPURL  Secret `env:"SMTP_URL"`
 	MailFrom string `env:"MAIL_FROM"`
+
+	// MetricsToken, when set, must come as "Authorization: Bearer <token>"
+	// to read /metrics; unset, /metrics is open (keep it off the internet).
+	MetricsToken Secret `env:"METRICS_TOKEN"`
 }
 
 // secretVars are the variables that hold secrets: they may come from NAME_FILE,
@@ -123,7 +127,8 @@ var secretVars = []string{"MASTER_SECRET_KEY", "OAUTH_STATE_SECRET"}
 // optionalSecretVars hold secrets that may come from NAME_FILE but are
 // neither required nor generated: unset, their feature is off.
 var optionalSecretVars = []string{"SMTP_URL", "MASTER_SECRET_KEY_PREVIOUS", "FB_APP_SECRET", "TIKTOK_CLIENT_SECRET", "TIKTOK_ADS_APP_SECRET",
-	"TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "FACEBOOK_WEBHOOK_VERIFY_TOKEN", "TIKTOK_WEBHOOK_VERIFY_TOKEN"}
+	"TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "FACEBOOK_WEBHOOK_VERIFY_TOKEN", "TIKTOK_WEBHOOK_VERIFY_TOKEN",
+	"METRICS_TOKEN"}
 
 // defaultDevDatabaseURL is the database `make run` creates on the local server.
 const defaultDevDatabaseURL = "postgres://postgres@127.0.0.1:5432/adpilot?sslmode=disable"

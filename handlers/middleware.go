@@ -11,6 +11,8 @@ import (
 	"github.com/labstack/echo-contrib/session"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+
+	"adpilot/metrics"
 )
 
 // contentSecurityPolicy allows no inline script or style and no third-party
@@ -135,6 +137,11 @@ func (h *Handler) requestLogger() echo.MiddlewareFunc {
 		LogRemoteIP:  true,
 		LogRequestID: true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			route := v.RoutePath
+			if route == "" || route == "/*" {
+				route = "unmatched" // a raw path per series would let any visitor grow /metrics
+			}
+			metrics.ObserveHTTP(route, v.Method, v.Status, v.Latency)
 			level := slog.LevelInfo
 			switch {
 			case v.Status >= 500:

@@ -20,6 +20,7 @@ func (h *Handler) Routes(e *echo.Echo) {
 	// publicly, so they must never carry one).
 	e.Match(getOrHead, "/health", h.health)
 	e.Match(getOrHead, "/health/ready", h.ready)
+	e.GET("/metrics", h.metricsHandler())
 	e.Match(getOrHead, "/static/*", h.serveStatic)
 	e.Match(getOrHead, "/favicon.ico", func(c echo.Context) error {
 		return c.Redirect(http.StatusMovedPermanently, static.URL("img/favicon.svg"))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"adpilot/metrics"
 	"adpilot/models"
 	"adpilot/webhooks"
 )
@@ -128,6 +129,8 @@ func (h *Handler) storeWebhookEvents(c echo.Context, platform string, evs []webh
 	if err != nil {
 		return err
 	}
+	metrics.ObserveWebhookEvents(platform, models.WebhookReceived, n)
+	metrics.ObserveWebhookEvents(platform, "duplicate", len(evs)-n)
 	h.logger.Debug("webhook events stored", "platform", platform, "events", len(evs), "new", n, "request_id", requestID(c))
 	return c.JSON(http.StatusOK, map[string]int{"received": len(evs), "new": n})
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"adpilot/metrics"
 	"adpilot/models"
 	"adpilot/platforms"
 	"adpilot/webhooks"
@@ -165,6 +166,7 @@ func (s *Scheduler) processWebhookEvent(ctx context.Context, ev models.WebhookEv
 	matches, err := s.matchWebhookEvent(ctx, ev)
 	if err == nil && len(matches) == 0 {
 		s.recordWebhook(ctx, log, func(c context.Context) error { return s.store.MarkWebhookEventUnmatched(c, ev) })
+		metrics.ObserveWebhookEvents(ev.Platform, models.WebhookUnmatched, 1)
 		log.Info("webhook event matches no connection; kept as unmatched", "object", ev.ObjectID)
 		return
 	}
@@ -203,15 +205,19 @@ func (s *Scheduler) processWebhookEvent(ctx context.Context, ev models.WebhookEv
 	case retry != nil && ev.Attempts < maxWebhookAttempts:
 		wait := webhookRetryDelay(ev.Attempts, retry)
 		s.recordWebhook(ctx, log, func(c context.Context) error { return s.store.RetryWebhookEvent(c, ev, retry.Error(), wait) })
+		metrics.ObserveWebhookEvents(ev.Platform, "retry", 1)
 		log.Warn("webhook event processing failed; will retry", "err", retry, "retry_in", wait.Round(time.Second))
 	case retry != nil:
 		s.recordWebhook(ctx, log, func(c context.Context) error { return s.store.FailWebhookEvent(c, ev, retry.Error()) })
+		metrics.ObserveWebhookEvents(ev.Platform, models.WebhookFailed, 1)
 		log.Error("webhook event failed after its last try", "err", retry)
 	case len(failed) > 0:
 		msg := fmt.Sprintf("failed for %d of %d tenant connection(s): %s", len(failed), len(matches), strings.Join(failed, "; "))
 		s.recordWebhook(ctx, log, func(c context.Context) error { return s.store.FailWebhookEvent(c, ev, msg) })
+		metrics.ObserveWebhookEvents(ev.Platform, models.WebhookFailed, 1)
 	default:
 		s.recordWebhook(ctx, log, func(c context.Context) error { return s.store.MarkWebhookEventProcessed(c, ev) })
+		metrics.ObserveWebhookEvents(ev.Platform, models.WebhookProcessed, 1)
 		log.Debug("webhook event processed", "tenants", len(matches))
 	}
 }

@@ -33,7 +33,8 @@ func NewRegistry(s Settings, demo bool) *Registry {
 		// The per-call context bounds each call; this bounds a stuck body read.
 		s.HTTPClient = &http.Client{Timeout: 2 * s.CallTimeout}
 	}
-	return &Registry{Facebook: NewFacebook(s), TikTok: NewTikTok(s), TikTokAds: NewTikTokAds(s),
+	return &Registry{Facebook: NewFacebook(observed(s, Facebook)), TikTok: NewTikTok(observed(s, TikTok)),
+		TikTokAds: NewTikTokAds(observed(s, TikTokAds)),
 		Demo: NewDemo(s.Now), DemoOffered: demo}
 }
 
