@@ -49,4 +49,3 @@ func TestMetricsEndpoint(t *testing.T) {
 		t.Errorf("scheduler lag %q, want about 90 s", lag)
 	}
 }
-

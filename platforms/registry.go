@@ -35,7 +35,7 @@ func NewRegistry(s Settings, demo bool) *Registry {
 	}
 	return &Registry{Facebook: NewFacebook(observed(s, Facebook)), TikTok: NewTikTok(observed(s, TikTok)),
 		TikTokAds: NewTikTokAds(observed(s, TikTokAds)),
-		Demo: NewDemo(s.Now), DemoOffered: demo}
+		Demo:      NewDemo(s.Now), DemoOffered: demo}
 }
 
 // Client returns the client of a platform (as stored in ad_token.platform).
