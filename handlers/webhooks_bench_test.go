@@ -38,11 +38,11 @@ const (
 	benchIngestClients = 32
 	// benchPoolOpen and benchPoolIdle are the pool of the server under
 	// test: testutil.NewApp opens its store with testutil.OpenStore, 10
-	// open and 5 idle connections (production's DB_MAX_OPEN_CONNS default
-	// is 20). The insert loop gets the same pool; the benchmark checks in
+	// open and 10 idle connections (production's DB_MAX_OPEN_CONNS and
+	// DB_MAX_IDLE_CONNS defaults are 20). The insert loop gets the same pool; the benchmark checks in
 	// pg_stat_activity that the server never held more.
 	benchPoolOpen = 10
-	benchPoolIdle = 5
+	benchPoolIdle = 10
 
 	benchRounds      = 3               // closed-loop rounds, ingest and insert alternating
 	benchRound       = 3 * time.Second // per round and side
