@@ -44,17 +44,9 @@ func (h *Handler) automationRunsPage(c echo.Context) error {
 // tenant), fetching one more than shown to know whether an older page exists.
 func (h *Handler) runList(c echo.Context, automationID string, page, size int) (views.RunList, error) {
 	ctx, p := c.Request().Context(), principal(c)
-	runs, err := h.store.ListRuns(ctx, p.Tenant.ID, automationID, size+1, (page-1)*size)
+	runs, err := h.store.ListRunsNamed(ctx, p.Tenant.ID, automationID, size+1, (page-1)*size)
 	if err != nil {
 		return views.RunList{}, err
-	}
-	autos, err := h.store.ListAutomations(ctx, p.Tenant.ID)
-	if err != nil {
-		return views.RunList{}, err
-	}
-	byID := map[string]models.Automation{}
-	for _, a := range autos {
-		byID[a.ID] = a
 	}
 	base := c.Request().URL.Path
 	l := views.RunList{ShowName: automationID == "", RefreshURL: base + "?page=" + strconv.Itoa(page),
@@ -68,10 +60,9 @@ func (h *Handler) runList(c echo.Context, automationID string, page, size int) (
 	}
 	loc := tenantLocation(p.Tenant)
 	for _, r := range runs {
-		a := byID[r.AutomationID]
-		l.Rows = append(l.Rows, views.RunRow{ID: r.ID, AutomationID: r.AutomationID, AutomationName: a.Name, Status: r.Status,
+		l.Rows = append(l.Rows, views.RunRow{ID: r.ID, AutomationID: r.AutomationID, AutomationName: r.AutomationName, Status: r.Status,
 			Trigger: r.Trigger, Started: r.StartedAt.In(loc).Format("2 Jan 2006, 15:04:05 MST"), Duration: runDuration(r.Run),
-			Summary: engine.Summarize(a.Type, r.Result), Error: truncate(r.Error, 300), Attempt: r.Attempt})
+			Summary: engine.Summarize(r.AutomationType, r.Result), Error: truncate(r.Error, 300), Attempt: r.Attempt})
 		l.Live = l.Live || liveRun(r.Status)
 	}
 	return l, nil
