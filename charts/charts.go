@@ -84,20 +84,28 @@ func SpendLabel(currency string) string {
 // ResultsLabel is the results series / axis name.
 const ResultsLabel = "Results"
 
-func render(points []Point, o Options, format string) ([]byte, error) {
+// prepare sorts a copy of points by date and resolves the size.
+func prepare(points []Point, o Options) (pts []Point, w, h int, err error) {
 	if len(points) == 0 {
-		return nil, ErrNoData
+		return nil, 0, 0, ErrNoData
 	}
-	w, h := o.Width, o.Height
+	w, h = o.Width, o.Height
 	if w <= 0 {
 		w = DefaultWidth
 	}
 	if h <= 0 {
 		h = DefaultHeight
 	}
-
-	pts := slices.Clone(points)
+	pts = slices.Clone(points)
 	slices.SortStableFunc(pts, func(a, b Point) int { return a.Date.Compare(b.Date) })
+	return pts, w, h, nil
+}
+
+func render(points []Point, o Options, format string) ([]byte, error) {
+	pts, w, h, err := prepare(points, o)
+	if err != nil {
+		return nil, err
+	}
 	spend := make([]float64, len(pts))
 	results := make([]float64, len(pts))
 	for i, p := range pts {

@@ -3,7 +3,6 @@ package charts
 import (
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -46,18 +45,10 @@ type Tick struct {
 // Layout computes the chart of points (sorted by date here) in a
 // width×height box; ErrNoData without points.
 func Layout(points []Point, o Options) (Plot, error) {
-	if len(points) == 0 {
-		return Plot{}, ErrNoData
+	pts, w, h, err := prepare(points, o)
+	if err != nil {
+		return Plot{}, err
 	}
-	w, h := o.Width, o.Height
-	if w <= 0 {
-		w = DefaultWidth
-	}
-	if h <= 0 {
-		h = DefaultHeight
-	}
-	pts := slices.Clone(points)
-	slices.SortStableFunc(pts, func(a, b Point) int { return a.Date.Compare(b.Date) })
 	spend, results := make([]float64, len(pts)), make([]float64, len(pts))
 	for i, p := range pts {
 		spend[i], results[i] = max(finite(p.Spend), 0), max(finite(p.Results), 0)
