@@ -59,8 +59,8 @@ func TestDefaults(t *testing.T) {
 					t.Errorf("%s = %v, want %v", d.name, d.got, d.want)
 				}
 			}
-			if cfg.DBMaxOpenConns != 20 || cfg.DBMaxIdleConns != 10 {
-				t.Errorf("DB pool = %d open / %d idle, want 20 / 10", cfg.DBMaxOpenConns, cfg.DBMaxIdleConns)
+			if cfg.DBMaxOpenConns != 20 || cfg.DBMaxIdleConns != 20 {
+				t.Errorf("DB pool = %d open / %d idle, want 20 / 20", cfg.DBMaxOpenConns, cfg.DBMaxIdleConns)
 			}
 			if len(cfg.TrustedProxies) != 0 {
 				t.Errorf("TrustedProxies = %q, want none", cfg.TrustedProxies)
