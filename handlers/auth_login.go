@@ -90,6 +90,11 @@ func (h *Handler) login(c echo.Context) error {
 		matches = filterTenant(matches, in.Tenant)
 	}
 	const badCredentials = "Wrong email, username or password."
+	if len(matches) == 0 {
+		if handled, err := h.refuseDeactivatedTenant(c, in.login(), in.Password, next); handled || err != nil {
+			return err
+		}
+	}
 	switch {
 	case len(matches) == 0 && asJSON:
 		return echo.NewHTTPError(http.StatusUnauthorized, badCredentials)

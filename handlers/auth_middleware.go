@@ -30,6 +30,9 @@ func (h *Handler) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			p, err := h.principalFromToken(c, strings.TrimSpace(raw))
 			if err != nil {
 				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer error="invalid_token"`)
+				if errors.Is(err, errTenantDeactivated) {
+					return echo.NewHTTPError(http.StatusUnauthorized, msgTenantDeactivated)
+				}
 				return echo.NewHTTPError(http.StatusUnauthorized, "Invalid or expired token.")
 			}
 			withPrincipal(c, p)
@@ -84,6 +87,9 @@ func (h *Handler) principalFromSession(c echo.Context) *Principal {
 		delete(sess.Values, sessUserID)
 		delete(sess.Values, sessTenantID)
 		delete(sess.Values, sessEpoch)
+		if errors.Is(err, errTenantDeactivated) {
+			sess.AddFlash("error" + flashSep + msgTenantDeactivated)
+		}
 		_ = sess.Save(c.Request(), c.Response())
 		return nil
 	}
@@ -99,8 +105,11 @@ func (h *Handler) loadPrincipal(c echo.Context, tenantID, userID string, epoch i
 	if err != nil {
 		return nil, err
 	}
-	if !u.IsActive || !t.IsActive || u.AuthEpoch != epoch || !u.PasswordHash.Valid {
+	if !u.IsActive || u.AuthEpoch != epoch || !u.PasswordHash.Valid {
 		return nil, errNotSignedIn
+	}
+	if !t.IsActive {
+		return nil, errTenantDeactivated
 	}
 	return &Principal{User: u, Tenant: t}, nil
 }

@@ -80,7 +80,9 @@ func (h *Handler) navFor(c echo.Context) []views.NavLink {
 			links = append(links, views.NavLink{Label: "Audit", Href: "/settings/audit"})
 		}
 		if p.User.IsPlatformAdmin {
-			links = append(links, views.NavLink{Label: "Outbox", Href: "/admin/outbox"}, views.NavLink{Label: "All events", Href: "/admin/events"})
+			// One entry: the admin index links every operator section
+			// (outbox and all events included).
+			links = append(links, views.NavLink{Label: "Admin", Href: "/admin"})
 		}
 		links = append(links, views.NavLink{Label: "Profile", Href: "/auth/me"})
 	}

@@ -136,6 +136,15 @@ func New(cfg *config.Config, store *models.Store, conns *connections.Service, lo
 	); err != nil {
 		return nil, fmt.Errorf("registering webhook event job: %w", err)
 	}
+	if _, err := s.replica.NewJob(
+		gocron.DurationJob(heartbeatInterval),
+		gocron.NewTask(s.heartbeatJob()),
+		gocron.WithName("heartbeat"),
+		gocron.WithSingletonMode(gocron.LimitModeReschedule),
+		gocron.WithStartAt(gocron.WithStartImmediately()),
+	); err != nil {
+		return nil, fmt.Errorf("registering heartbeat job: %w", err)
+	}
 	if s.mailer != nil {
 		if _, err := s.replica.NewJob(
 			gocron.DurationJob(outboxInterval),

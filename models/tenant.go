@@ -105,3 +105,23 @@ func (s *Store) ListTenants(ctx context.Context) ([]Tenant, error) {
 	err := s.db.SelectContext(ctx, &out, `SELECT `+tenantColumns+` FROM tenant ORDER BY name, id`)
 	return out, err
 }
+
+// FindDeactivatedTenantLogins returns the active, joined users of
+// deactivated tenants whose email or username is login, so log-in can tell
+// someone whose password is right that their team was deactivated.
+func (s *Store) FindDeactivatedTenantLogins(ctx context.Context, login string) ([]LoginCandidate, error) {
+	var rows []struct {
+		User
+		Tenant `db:"t"`
+	}
+	err := s.db.SelectContext(ctx, &rows, `SELECT `+prefixColumns(userColumns, "u.")+`, `+aliasColumns(tenantColumns, "t.", "t.")+`
+		FROM app_user u JOIN tenant t ON t.id = u.tenant_id
+		WHERE (u.email = lower($1) OR lower(u.username) = lower($1))
+		  AND u.is_active AND NOT t.is_active AND u.password_hash IS NOT NULL
+		ORDER BY t.name LIMIT 20`, login)
+	out := make([]LoginCandidate, len(rows))
+	for i, r := range rows {
+		out[i] = LoginCandidate{User: r.User, Tenant: r.Tenant}
+	}
+	return out, err
+}
