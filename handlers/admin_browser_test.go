@@ -14,8 +14,12 @@ import (
 )
 
 // dashboardScreenshot is where the browser test leaves the dashboard's
-// screenshot, for the README.
-const dashboardScreenshot = "testdata/screenshots/dashboard.png"
+// screenshot (the tests' output, not committed); with UPDATE_SCREENSHOTS=1
+// it also replaces the README's copy, readmeScreenshot.
+const (
+	dashboardScreenshot = "../test-output/screenshots/dashboard.png"
+	readmeScreenshot    = "../docs/dashboard.png"
+)
 
 func browserLogin(b *testutil.Browser, app *testutil.TestApp, login, password string) {
 	b.Run(
@@ -141,6 +145,11 @@ func TestBrowserOperatorManagesTenants(t *testing.T) {
 	}
 	if err := os.WriteFile(dashboardScreenshot, png, 0o644); err != nil {
 		t.Fatal(err)
+	}
+	if os.Getenv("UPDATE_SCREENSHOTS") == "1" {
+		if err := os.WriteFile(readmeScreenshot, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	member.ExpectNoProblems()
 }
