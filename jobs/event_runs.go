@@ -2,9 +2,11 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"adpilot/engine"
+	"adpilot/models"
 )
 
 // engineEventMatcher runs every event automation an event matches, through
@@ -23,6 +25,9 @@ func (m engineEventMatcher) MatchEventAutomations(ctx context.Context, tenantID,
 	}
 	for _, id := range match.AutomationIDs {
 		run, err := m.engine.RunEvent(ctx, tenantID, id, ev.EventID)
+		if errors.Is(err, models.ErrNotFound) {
+			continue // paused or deleted since it was matched
+		}
 		if err != nil {
 			return match, fmt.Errorf("running automation %s for the event: %w", id, err)
 		}

@@ -435,9 +435,11 @@ func (s *Store) EventAutomations(ctx context.Context, tenantID, eventName string
 	if !validUUID(tenantID) {
 		return out, nil
 	}
-	err := s.db.SelectContext(ctx, &out, `SELECT `+automationColumns+` FROM automation
-		WHERE tenant_id = $1 AND type = 'alert' AND status = 'active'
-			AND automation_config->>'trigger' = 'event' AND automation_config->>'event' = $2
-		ORDER BY created_at, id`, tenantID, eventName)
+	// A deactivated tenant's automations do not run, on events either.
+	err := s.db.SelectContext(ctx, &out, `SELECT `+prefixColumns(automationColumns, "a.")+` FROM automation a
+		JOIN tenant t ON t.id = a.tenant_id AND t.is_active
+		WHERE a.tenant_id = $1 AND a.type = 'alert' AND a.status = 'active'
+			AND a.automation_config->>'trigger' = 'event' AND a.automation_config->>'event' = $2
+		ORDER BY a.created_at, a.id`, tenantID, eventName)
 	return out, err
 }

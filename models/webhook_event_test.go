@@ -209,4 +209,11 @@ func TestEventAutomations(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0].Name != "leads" {
 		t.Fatalf("EventAutomations = %+v, %v", got, err)
 	}
+	// A deactivated tenant's event automations do not run.
+	if _, err := db.Exec(`UPDATE tenant SET is_active = false WHERE id = $1`, admin.TenantID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := store.EventAutomations(context.Background(), admin.TenantID, "facebook.leadgen"); err != nil || len(got) != 0 {
+		t.Fatalf("a deactivated tenant's event automations: %+v, %v", got, err)
+	}
 }
