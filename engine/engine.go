@@ -7,12 +7,14 @@ package engine
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"adpilot/connections"
 	"adpilot/models"
 	"adpilot/notify"
 	"adpilot/platforms"
+	"adpilot/schedule"
 )
 
 // Automation types.
@@ -103,11 +105,13 @@ func (j Job) Cred(i int) platforms.Credentials {
 // Location is the zone a connection's days are counted in: its account
 // timezone, else the tenant's, else UTC.
 func (j Job) Location(i int) *time.Location {
-	for _, name := range []string{j.connectionZone(i), j.Tenant.ParsedSettings().Timezone} {
-		if name == "" {
-			continue
+	if name := j.connectionZone(i); name != "" {
+		if loc, err := loadZone(name); err == nil {
+			return loc
 		}
-		if loc, err := time.LoadLocation(name); err == nil {
+	}
+	if name := j.Tenant.ParsedSettings().Timezone; name != "" {
+		if loc, err := loadZone(name); err == nil {
 			return loc
 		}
 	}
@@ -120,4 +124,37 @@ func (j Job) connectionZone(i int) string {
 	}
 	tz, _ := j.Connections[i].MetaMap()["timezone_name"].(string)
 	return tz
+}
+
+// zones caches loaded time zones and resolved schedule zones: loading one
+// reads and parses the zone database each time, on every run.
+var zones sync.Map // "load\x00name" or "resolve\x00tz\x00account\x00tenant" -> zoneResult
+
+type zoneResult struct {
+	loc *time.Location
+	err error
+}
+
+// loadZone is time.LoadLocation, cached.
+func loadZone(name string) (*time.Location, error) {
+	key := "load\x00" + name
+	if z, ok := zones.Load(key); ok {
+		r := z.(zoneResult)
+		return r.loc, r.err
+	}
+	loc, err := time.LoadLocation(name)
+	zones.Store(key, zoneResult{loc, err})
+	return loc, err
+}
+
+// resolveZone is schedule.Resolve, cached.
+func resolveZone(tz, accountTZ, tenantTZ string) (*time.Location, error) {
+	key := "resolve\x00" + tz + "\x00" + accountTZ + "\x00" + tenantTZ
+	if z, ok := zones.Load(key); ok {
+		r := z.(zoneResult)
+		return r.loc, r.err
+	}
+	loc, err := schedule.Resolve(tz, accountTZ, tenantTZ)
+	zones.Store(key, zoneResult{loc, err})
+	return loc, err
 }

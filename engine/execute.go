@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"adpilot/models"
@@ -46,6 +48,20 @@ func (e *Engine) NextRun(a models.Automation, now time.Time) (time.Time, error) 
 	if IsEventAutomation(a) {
 		return time.Time{}, nil // never due: events set it off
 	}
+	tenantTZ, accountTZ, err := e.deps.Store.ScheduleZones(context.Background(), a.TenantID, a.ID)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return e.NextRunIn(a, tenantTZ, accountTZ, now)
+}
+
+// NextRunIn is NextRun given the zones the schedule may be in (the
+// scheduler's claim reads them with the automations it claims): the
+// scheduler's models.NextRunInFunc.
+func (e *Engine) NextRunIn(a models.Automation, tenantTZ, accountTZ string, now time.Time) (time.Time, error) {
+	if IsEventAutomation(a) {
+		return time.Time{}, nil // never due: events set it off
+	}
 	s, err := schedule.Parse(a.ScheduleConfig)
 	if err != nil {
 		return time.Time{}, err
@@ -53,19 +69,11 @@ func (e *Engine) NextRun(a models.Automation, now time.Time) (time.Time, error) 
 	if errs := s.Validate(); len(errs) > 0 {
 		return time.Time{}, fmt.Errorf("invalid schedule: %v", errs)
 	}
-	loc, err := e.location(context.Background(), a, s.Timezone)
+	loc, err := resolveZone(s.Timezone, accountTZ, tenantTZ)
 	if err != nil {
 		return time.Time{}, err
 	}
 	return s.Next(now, loc)
-}
-
-func (e *Engine) location(ctx context.Context, a models.Automation, tz string) (*time.Location, error) {
-	tenantTZ, accountTZ, err := e.deps.Store.ScheduleZones(ctx, a.TenantID, a.ID)
-	if err != nil {
-		return nil, err
-	}
-	return schedule.Resolve(tz, accountTZ, tenantTZ)
 }
 
 // Execute runs one claimed run to its end: it starts it (fenced by its
@@ -74,29 +82,53 @@ func (e *Engine) location(ctx context.Context, a models.Automation, tz string) (
 // output's deliveries (numbered per run, so never queued twice). A worker
 // that stalled past its lease gets models.ErrLeaseLost and leaves no trace:
 // the replica that took the run up again delivers it. Failures count
-// toward the automation's error state.
+// toward the automation's error state. A webhook or email delivery gets
+// its first attempt right after the commit, from this worker.
 func (e *Engine) Execute(ctx context.Context, run models.Run) (models.Run, error) {
+	return e.execute(ctx, run, nil)
+}
+
+// ExecuteClaimed is Execute for a run the scheduler's claim started
+// (models.Store.ClaimAndStartDueRuns) with its runtime already read
+// (models.Store.LoadRunRuntimes): a running run is not started again. A
+// run the claim left queued (its automation was busy) is started as by
+// Execute.
+func (e *Engine) ExecuteClaimed(ctx context.Context, run models.Run, rt *models.RunRuntime) (models.Run, error) {
+	return e.execute(ctx, run, rt)
+}
+
+func (e *Engine) execute(ctx context.Context, run models.Run, rt *models.RunRuntime) (models.Run, error) {
 	store := e.deps.Store
-	started, err := store.StartRun(ctx, run, e.now(), Lease)
-	if errors.Is(err, models.ErrRunBusy) {
-		// Another run of it is under way: try again in a minute.
-		return run, store.ReleaseRun(ctx, run, e.now().Add(busyRetry))
-	}
-	if err != nil {
-		return run, err
+	started := run
+	if rt == nil || run.Status != models.RunRunning {
+		var err error
+		started, err = store.StartRun(ctx, run, e.now(), Lease)
+		if errors.Is(err, models.ErrRunBusy) {
+			// Another run of it is under way: try again in a minute.
+			return run, store.ReleaseRun(ctx, run, e.now().Add(busyRetry))
+		}
+		if err != nil {
+			return run, err
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, RunBudget)
 	defer cancel()
 	log := &Log{}
-	a, runErr := store.GetAutomation(ctx, started.TenantID, started.AutomationID)
+	var runErr error
+	if rt == nil {
+		rt, runErr = store.LoadRunRuntime(ctx, started.TenantID, started.AutomationID)
+	}
 	var out Output
+	var a models.Automation
 	if runErr == nil {
-		out, runErr = e.safeRun(ctx, a, started, log)
+		a = rt.Automation
+		out, runErr = e.safeRun(ctx, rt, started, log)
 	}
 	effects := out.Effects
+	var msgs []notify.Message
 	if runErr == nil {
 		var deliveries []models.DeliveryInput
-		deliveries, runErr = deliveriesOf(a, out)
+		deliveries, msgs, runErr = deliveriesOf(a, out)
 		effects.Deliveries = deliveries
 	}
 	if runErr != nil && ctx.Err() == context.Canceled {
@@ -108,11 +140,17 @@ func (e *Engine) Execute(ctx context.Context, run models.Run) (models.Run, error
 		log.Error(e.now(), runErr.Error())
 		effects = models.RunEffects{}
 	}
+	// Deliveries this worker attempts itself are written leased to it.
+	var inlineLease time.Time
+	if runErr == nil && e.dispatcher != nil && len(effects.Deliveries) > 0 && notify.Inline(rt.Destination) {
+		inlineLease = e.dispatcher.InlineLease()
+	}
 	// The run's state and deliveries are committed with its end, only if
 	// this worker still holds the lease: otherwise another replica has
 	// taken the run up again, and its attempt is the one that counts.
 	notice := func(a models.Automation) models.Email { return e.errorNotice(a, runErr) }
-	finished, err := store.FinishRunWith(context.WithoutCancel(ctx), started, e.now(), out.Result, log.Entries(), runErr, effects, notice)
+	finished, written, err := store.FinishRunLeasing(context.WithoutCancel(ctx), started, e.now(), out.Result, log.Entries(), runErr, effects,
+		notice, inlineLease)
 	if err != nil && runErr == nil && !errors.Is(err, models.ErrLeaseLost) {
 		// The effects could not be written: the run fails (nothing of it
 		// is half-written) and the next run starts from the old state.
@@ -121,9 +159,27 @@ func (e *Engine) Execute(ctx context.Context, run models.Run) (models.Run, error
 		return store.FinishRun(context.WithoutCancel(ctx), started, e.now(), out.Result, log.Entries(), runErr, notice)
 	}
 	if err == nil && len(effects.Deliveries) > 0 {
-		e.kickQueue()
+		if inlineLease.IsZero() {
+			e.kickQueue()
+		} else {
+			e.deliverNow(ctx, rt, msgs, written)
+		}
 	}
 	return finished, err
+}
+
+// deliverNow makes the first attempt of the run's just-committed
+// deliveries (leased to this worker); the queue owns any retry, and takes
+// up a delivery whose attempt this worker never made when its lease ends.
+func (e *Engine) deliverNow(ctx context.Context, rt *models.RunRuntime, msgs []notify.Message, written []models.Delivery) {
+	for _, del := range written {
+		if del.Seq == nil || *del.Seq < 0 || *del.Seq >= len(msgs) {
+			continue
+		}
+		if _, err := e.dispatcher.AttemptNow(ctx, del, *rt.Destination, rt.WebhookSecrets, msgs[*del.Seq]); err != nil {
+			e.deps.Logger.Error("delivery: recording the attempt failed; it will be retried after its lease", "delivery", del.ID, "err", err)
+		}
+	}
 }
 
 // kickQueue tells the delivery queue that deliveries were just committed,
@@ -139,57 +195,47 @@ func (e *Engine) kickQueue() {
 
 // safeRun turns a runner's panic into a failed run, so one bad automation
 // cannot take a replica (and then every replica, on retry) down.
-func (e *Engine) safeRun(ctx context.Context, a models.Automation, run models.Run, log *Log) (out Output, err error) {
+func (e *Engine) safeRun(ctx context.Context, rt *models.RunRuntime, run models.Run, log *Log) (out Output, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			e.deps.Logger.Error("automation runner panicked", "run", run.ID, "automation", run.AutomationID, "panic", p)
 			out, err = Output{}, fmt.Errorf("internal error in the runner (logged as run %s)", run.ID)
 		}
 	}()
-	return e.runOnce(ctx, a, run, log, false)
+	return e.runOnce(ctx, rt, run, log, false)
 }
 
 // Preview computes a run's output without delivering, acting or storing.
 func (e *Engine) Preview(ctx context.Context, tenantID, automationID string) (Output, []models.RunLog, error) {
-	a, err := e.deps.Store.GetAutomation(ctx, tenantID, automationID)
+	rt, err := e.deps.Store.LoadRunRuntime(ctx, tenantID, automationID)
 	if err != nil {
 		return Output{}, nil, err
 	}
 	log := &Log{}
-	out, err := e.runOnce(ctx, a, models.Run{TenantID: tenantID, AutomationID: a.ID, Trigger: models.TriggerManual}, log, true)
+	out, err := e.runOnce(ctx, rt, models.Run{TenantID: tenantID, AutomationID: rt.Automation.ID, Trigger: models.TriggerManual}, log, true)
 	return out, log.Entries(), err
 }
 
-func (e *Engine) runOnce(ctx context.Context, a models.Automation, run models.Run, log *Log, dry bool) (Output, error) {
-	store := e.deps.Store
+func (e *Engine) runOnce(ctx context.Context, rt *models.RunRuntime, run models.Run, log *Log, dry bool) (Output, error) {
+	a := rt.Automation
 	runner, ok := e.runners[a.Type]
 	if !ok {
 		return Output{}, fmt.Errorf("no runner for automation type %q", a.Type)
 	}
-	tenant, err := store.GetTenant(ctx, a.TenantID)
-	if err != nil {
-		return Output{}, err
-	}
-	conns, creds, err := store.AutomationConnections(ctx, a.TenantID, a.ID)
-	if err != nil {
-		return Output{}, fmt.Errorf("reading the automation's connections: %w", err)
-	}
+	conns, creds := rt.Connections, rt.Credentials
 	event := IsEventAutomation(a)
 	if len(conns) == 0 && !event {
 		return Output{}, errors.New("the automation has no connections: choose at least one account")
 	}
-	var dest *models.Destination
-	if a.DestinationID != nil {
-		d, err := store.GetDestination(ctx, a.TenantID, *a.DestinationID)
-		if err != nil {
-			return Output{}, fmt.Errorf("reading the automation's destination: %w", err)
-		}
-		dest = &d
+	if a.DestinationID != nil && rt.Destination == nil {
+		return Output{}, fmt.Errorf("reading the automation's destination: %w", models.ErrNotFound)
 	}
-	log.Info(e.now(), fmt.Sprintf("%s run started (%s) on %d connection(s)", a.Type, run.Trigger, len(conns)))
-	job := Job{Automation: a, Run: run, Tenant: tenant, Connections: conns, Credentials: creds,
-		Destination: dest, Now: e.now(), DryRun: dry, Log: log}
+	now := e.now()
+	log.Info(now, a.Type+" run started ("+run.Trigger+") on "+strconv.Itoa(len(conns))+" connection(s)")
+	job := Job{Automation: a, Run: run, Tenant: rt.Tenant, Connections: conns, Credentials: creds,
+		Destination: rt.Destination, Now: now, DryRun: dry, Log: log}
 	var out Output
+	var err error
 	if event {
 		out, err = e.runEvent(ctx, job) // what an event automation does is the same whatever its type's runner
 	} else {
@@ -204,21 +250,47 @@ func (e *Engine) runOnce(ctx context.Context, a models.Automation, run models.Ru
 // deliveriesOf are the run's messages for the automation's destination,
 // in order: their index is their sequence number within the run, so a
 // retried attempt of the run cannot queue one twice. The queue owns
-// retries once they are written.
-func deliveriesOf(a models.Automation, out Output) ([]models.DeliveryInput, error) {
+// retries once they are written. The messages come back too, their data
+// encoded once (as it is sent to a webhook) for both the stored payload
+// and the first attempt.
+func deliveriesOf(a models.Automation, out Output) ([]models.DeliveryInput, []notify.Message, error) {
 	if a.DestinationID == nil || out.Message == nil {
-		return nil, nil // computed and stored (a sync with no destination)
+		return nil, nil, nil // computed and stored (a sync with no destination)
 	}
 	msgs := append([]notify.Message{*out.Message}, out.Extra...)
 	ds := make([]models.DeliveryInput, 0, len(msgs))
-	for _, m := range msgs {
-		payload, err := json.Marshal(m)
+	for i, m := range msgs {
+		if err := encodeData(&msgs[i]); err != nil {
+			return nil, nil, fmt.Errorf("queueing the delivery: %w", err)
+		}
+		payload, err := json.Marshal(msgs[i])
 		if err != nil {
-			return nil, fmt.Errorf("queueing the delivery: %w", err)
+			return nil, nil, fmt.Errorf("queueing the delivery: %w", err)
 		}
 		ds = append(ds, models.DeliveryInput{DestinationID: *a.DestinationID, Event: m.Event, Title: m.Title, Payload: payload})
 	}
-	return ds, nil
+	return ds, msgs, nil
+}
+
+// encodeData replaces m.Data by its JSON, encoded as a webhook sends it
+// (HTML characters unescaped; json.Marshal of the message still escapes
+// them in the stored payload, as before), so it is encoded once, not for
+// the payload and again for the webhook.
+func encodeData(m *notify.Message) error {
+	if m.Data == nil {
+		return nil
+	}
+	if _, ok := m.Data.(json.RawMessage); ok {
+		return nil
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m.Data); err != nil {
+		return err
+	}
+	m.Data = json.RawMessage(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+	return nil
 }
 
 // errorNotice tells admins an automation stopped after failing in a row.

@@ -3,6 +3,8 @@ package models
 import (
 	"context"
 	"time"
+
+	"github.com/lib/pq"
 )
 
 // Run statuses and triggers.
@@ -39,6 +41,25 @@ const runColumns = `id, tenant_id, automation_id, status, trigger, scheduled_for
 // moves to status error instead of running.
 type NextRunFunc func(a Automation, now time.Time) (time.Time, error)
 
+// NextRunInFunc is NextRunFunc given the zones the schedule may be in (the
+// tenant's and the account zone of the automation's first connection), so
+// the claim computes every next run without asking the database again.
+type NextRunInFunc func(a Automation, tenantTZ, accountTZ string, now time.Time) (time.Time, error)
+
+// dueAutomation is a claimed automation with the zones of its schedule.
+type dueAutomation struct {
+	Automation
+	TenantTZ  string `db:"tenant_tz"`
+	AccountTZ string `db:"account_tz"`
+}
+
+// ClaimedRun is a run the scheduler claimed, with the automation it runs
+// as the claim read it (its runtime is loaded by LoadRunRuntimes).
+type ClaimedRun struct {
+	Run        Run
+	Automation Automation
+}
+
 // ClaimDueRuns takes up to limit due automations (across tenants), moves
 // each one's next_run on and queues a run for the slot it was due at, all
 // in one transaction. Rows another replica is claiming are skipped (FOR
@@ -47,21 +68,55 @@ type NextRunFunc func(a Automation, now time.Time) (time.Time, error)
 // slot missed during downtime runs once: next is counted from now. The
 // runs come back leased to the caller until now+lease.
 func (s *Store) ClaimDueRuns(ctx context.Context, now time.Time, limit int, lease time.Duration, next NextRunFunc) ([]Run, error) {
-	var out []Run
+	claimed, err := s.claimDue(ctx, now, limit, lease, false, func(a dueAutomation) (time.Time, error) { return next(a.Automation, now) })
+	out := make([]Run, len(claimed))
+	for i, c := range claimed {
+		out[i] = c.Run
+	}
+	return out, err
+}
+
+// ClaimAndStartDueRuns is ClaimDueRuns that also starts the runs (the
+// scheduler's claim, which hands them straight to its workers): each run
+// is inserted running, leased to the caller until now+lease, as StartRun
+// would leave it. A slot whose automation already has a run running (a
+// Run now under way) is queued instead, exactly as ClaimDueRuns does, and
+// comes back queued: Execute then finds it busy and retries it later. Its
+// zones are read in the claim's own query, so the whole batch costs a
+// handful of statements whatever its size.
+func (s *Store) ClaimAndStartDueRuns(ctx context.Context, now time.Time, limit int, lease time.Duration, next NextRunInFunc) ([]ClaimedRun, error) {
+	return s.claimDue(ctx, now, limit, lease, true, func(a dueAutomation) (time.Time, error) {
+		return next(a.Automation, a.TenantTZ, a.AccountTZ, now)
+	})
+}
+
+func (s *Store) claimDue(ctx context.Context, now time.Time, limit int, lease time.Duration, start bool,
+	next func(dueAutomation) (time.Time, error)) ([]ClaimedRun, error) {
+	var out []ClaimedRun
 	err := s.withTx(ctx, func(tx *sqlxTx) error {
 		out = out[:0]
-		var due []Automation
+		var due []dueAutomation
 		// An automation whose connection is invalid waits (its last run
 		// said why) and runs once when the connection is reconnected.
-		if err := tx.SelectContext(ctx, &due, `SELECT `+automationColumns+` FROM automation a
-			WHERE status = 'active' AND next_run <= $1
-				AND NOT EXISTS (SELECT 1 FROM automation_connection ac JOIN ad_token t ON t.id = ac.connection_id
-					WHERE ac.automation_id = a.id AND NOT t.is_valid)
-			ORDER BY next_run LIMIT $2 FOR UPDATE SKIP LOCKED`, now, limit); err != nil {
+		if err := tx.SelectContext(ctx, &due, `SELECT `+prefixColumns(automationColumns, "a.")+`,
+				COALESCE(t.settings->>'timezone', '') AS tenant_tz, COALESCE(c.account_tz, '') AS account_tz
+			FROM automation a JOIN tenant t ON t.id = a.tenant_id
+			LEFT JOIN LATERAL (
+				SELECT bool_and(tk.is_valid) AS valid,
+					(array_agg(tk.meta->>'timezone_name' ORDER BY ac.connection_id))[1] AS account_tz
+				FROM automation_connection ac JOIN ad_token tk ON tk.tenant_id = ac.tenant_id AND tk.id = ac.connection_id
+				WHERE ac.tenant_id = a.tenant_id AND ac.automation_id = a.id) c ON true
+			WHERE a.status = 'active' AND a.next_run <= $1 AND c.valid IS NOT FALSE
+			ORDER BY a.next_run LIMIT $2 FOR UPDATE OF a SKIP LOCKED`, now, limit); err != nil {
 			return err
 		}
+		if len(due) == 0 {
+			return nil
+		}
+		byID := make(map[string]Automation, len(due))
+		var ids, tenants, nexts, slots []string
 		for _, a := range due {
-			n, err := next(a, now)
+			n, err := next(a)
 			if err != nil {
 				if _, err := tx.ExecContext(ctx, `UPDATE automation SET status = 'error', next_run = NULL WHERE id = $1`, a.ID); err != nil {
 					return err
@@ -72,18 +127,60 @@ func (s *Store) ClaimDueRuns(ctx context.Context, now time.Time, limit int, leas
 				}
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE automation SET next_run = $2 WHERE id = $1`, a.ID, n); err != nil {
-				return err
+			byID[a.ID] = a.Automation
+			ids, tenants = append(ids, a.ID), append(tenants, a.TenantID)
+			nexts, slots = append(nexts, pgTime(n)), append(slots, pgTime(*a.NextRun))
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		// Zero next runs (event automations: never due again) become NULL.
+		if _, err := tx.ExecContext(ctx, `UPDATE automation a SET next_run = NULLIF(u.next, '0001-01-01 00:00:00+00'::timestamptz)
+			FROM unnest($1::uuid[], $2::timestamptz[]) AS u (id, next) WHERE a.id = u.id`,
+			pq.StringArray(ids), pq.StringArray(nexts)); err != nil {
+			return err
+		}
+		var runs []Run
+		status, conflict := RunQueued, `(automation_id, scheduled_for) WHERE trigger = 'schedule'`
+		if start {
+			// Any conflict: the slot's run exists already (nothing to do) or
+			// the automation has a run running (queued below instead).
+			status, conflict = RunRunning, ``
+		}
+		if err := tx.SelectContext(ctx, &runs, `INSERT INTO automation_run
+				(tenant_id, automation_id, status, trigger, scheduled_for, started_at, lease_until)
+			SELECT u.tenant_id, u.id, $4, 'schedule', u.slot, $5, $6
+			FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS u (id, tenant_id, slot)
+			ON CONFLICT `+conflict+` DO NOTHING
+			RETURNING `+runColumns, pq.StringArray(ids), pq.StringArray(tenants), pq.StringArray(slots), status, now, now.Add(lease)); err != nil {
+			return err
+		}
+		if start && len(runs) < len(ids) {
+			got := make(map[string]bool, len(runs))
+			for _, r := range runs {
+				got[r.AutomationID] = true
 			}
-			var runs []Run
-			if err := tx.SelectContext(ctx, &runs, `INSERT INTO automation_run
+			var busyIDs, busyTenants, busySlots []string
+			for i, id := range ids {
+				if !got[id] {
+					busyIDs, busyTenants, busySlots = append(busyIDs, id), append(busyTenants, tenants[i]), append(busySlots, slots[i])
+				}
+			}
+			var queued []Run
+			if err := tx.SelectContext(ctx, &queued, `INSERT INTO automation_run
 					(tenant_id, automation_id, status, trigger, scheduled_for, started_at, lease_until)
-				VALUES ($1, $2, 'queued', 'schedule', $3, $4, $5)
+				SELECT u.tenant_id, u.id, 'queued', 'schedule', u.slot, $4, $5
+				FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS u (id, tenant_id, slot)
 				ON CONFLICT (automation_id, scheduled_for) WHERE trigger = 'schedule' DO NOTHING
-				RETURNING `+runColumns, a.TenantID, a.ID, a.NextRun, now, now.Add(lease)); err != nil {
+				RETURNING `+runColumns, pq.StringArray(busyIDs), pq.StringArray(busyTenants), pq.StringArray(busySlots),
+				now, now.Add(lease)); err != nil {
 				return err
 			}
-			out = append(out, runs...)
+			runs = append(runs, queued...)
+		}
+		out = make([]ClaimedRun, len(runs))
+		for i, r := range runs {
+			out[i] = ClaimedRun{Run: r, Automation: byID[r.AutomationID]}
 		}
 		return nil
 	})
@@ -92,6 +189,9 @@ func (s *Store) ClaimDueRuns(ctx context.Context, now time.Time, limit int, leas
 	}
 	return out, nil
 }
+
+// pgTime formats t for a timestamptz[] parameter, to the microsecond.
+func pgTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.999999Z07:00") }
 
 // MaxRunAttempts bounds retries of a run whose worker died: a run that
 // crashes its worker must not crash every replica in turn.

@@ -69,18 +69,20 @@ func (s *Store) SaveRunEffects(ctx context.Context, tenantID, automationID strin
 		return nil
 	}
 	return s.withTx(ctx, func(tx *sqlxTx) error {
-		return applyRunEffects(ctx, tx, tenantID, automationID, "", now, e)
+		_, err := applyRunEffects(ctx, tx, tenantID, automationID, "", now, now, e)
+		return err
 	})
 }
 
 // applyRunEffects writes e in tx. With a runID, each delivery gets its
 // index as sequence number, and one already queued under that (run, seq)
-// is left as it is.
-func applyRunEffects(ctx context.Context, tx *sqlxTx, tenantID, automationID, runID string, now time.Time, e RunEffects) error {
+// is left as it is. Deliveries are first due at due; the ones written are
+// returned.
+func applyRunEffects(ctx context.Context, tx *sqlxTx, tenantID, automationID, runID string, now, due time.Time, e RunEffects) ([]Delivery, error) {
 	for _, w := range e.AlertStates {
 		raw, err := json.Marshal(w.State)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO alert_state (tenant_id, automation_id, entity_key, state, changed_at)
 			VALUES ($1, $2, $3, $4, $5)
@@ -89,27 +91,33 @@ func applyRunEffects(ctx context.Context, tx *sqlxTx, tenantID, automationID, ru
 						'snoozed_until', alert_state.state->'snoozed_until', 'acknowledged_at', alert_state.state->'acknowledged_at'))
 					ELSE EXCLUDED.state END`,
 			tenantID, automationID, w.EntityKey, raw, now, nullTime(e.AlertStatesReadAt)); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for _, c := range e.SyncCursors {
 		if err := saveSyncCursor(ctx, tx, tenantID, automationID, now, c); err != nil {
-			return err
+			return nil, err
 		}
 	}
+	var written []Delivery
 	for i, d := range e.Deliveries {
 		var seq any
 		if runID != "" {
 			seq = i
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO delivery (tenant_id, destination_id, run_id, seq, event, title, payload, next_attempt_at)
+		var rows []Delivery
+		if err := tx.SelectContext(ctx, &rows, `INSERT INTO delivery (tenant_id, destination_id, run_id, seq, event, title, payload, next_attempt_at)
 			VALUES ($1, $2, NULLIF($3, '')::uuid, $4, $5, left($6, 300), $7, $8)
-			ON CONFLICT (run_id, seq) DO NOTHING`,
-			tenantID, d.DestinationID, runID, seq, d.Event, d.Title, d.Payload, now); err != nil {
-			return normalize(err)
+			ON CONFLICT (run_id, seq) DO NOTHING RETURNING `+deliveryListColumns+`, seq`,
+			tenantID, d.DestinationID, runID, seq, d.Event, d.Title, d.Payload, due); err != nil {
+			return nil, normalize(err)
+		}
+		for _, w := range rows {
+			w.Payload = d.Payload
+			written = append(written, w)
 		}
 	}
-	return nil
+	return written, nil
 }
 
 func saveSyncCursor(ctx context.Context, tx *sqlxTx, tenantID, automationID string, now time.Time, c SyncCursorWrite) error {

@@ -3,7 +3,10 @@ package models
 import (
 	"context"
 	"encoding/json"
+	"sync"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/lib/pq"
 	"github.com/shopspring/decimal"
@@ -174,4 +177,232 @@ func (s *Store) ScheduleZones(ctx context.Context, tenantID, automationID string
 				WHERE ac.tenant_id = t.id AND ac.automation_id = $2 ORDER BY ac.connection_id LIMIT 1), '') AS account_tz
 		FROM tenant t WHERE t.id = $1`, tenantID, automationID)
 	return z.Tenant, z.Account, normalize(err)
+}
+
+// RunRuntime is everything a run of an automation reads before it calls a
+// platform: the automation, its tenant, its connections with their
+// credentials (ordered by connection id), and its destination with the
+// webhook's secrets.
+type RunRuntime struct {
+	Automation  Automation
+	Tenant      Tenant
+	Connections []Connection
+	Credentials []Credentials // same order as Connections
+	Destination *Destination  // nil: the automation has none (or it was deleted)
+	// WebhookSecrets of a webhook destination (nil otherwise).
+	WebhookSecrets *WebhookSecrets
+}
+
+// LoadRunRuntime reads one automation's runtime (a manual or event run).
+func (s *Store) LoadRunRuntime(ctx context.Context, tenantID, automationID string) (*RunRuntime, error) {
+	a, err := s.GetAutomation(ctx, tenantID, automationID)
+	if err != nil {
+		return nil, err
+	}
+	rts, err := s.LoadRunRuntimes(ctx, []Automation{a})
+	if err != nil {
+		return nil, err
+	}
+	return rts[a.ID], nil
+}
+
+// LoadRunRuntimes reads the runtime of many automations (a claimed batch)
+// in three queries whatever their number: tenants, connections and
+// destinations, each decrypted once per distinct row. Keyed by automation.
+func (s *Store) LoadRunRuntimes(ctx context.Context, autos []Automation) (map[string]*RunRuntime, error) {
+	out := make(map[string]*RunRuntime, len(autos))
+	if len(autos) == 0 {
+		return out, nil
+	}
+	var ids, tenantIDs, destIDs, destTenants []string
+	seenTenant := map[string]bool{}
+	seenDest := map[string]bool{}
+	for _, a := range autos {
+		out[a.ID] = &RunRuntime{Automation: a}
+		ids = append(ids, a.ID)
+		if !seenTenant[a.TenantID] {
+			seenTenant[a.TenantID] = true
+			tenantIDs = append(tenantIDs, a.TenantID)
+		}
+		if a.DestinationID != nil && !seenDest[*a.DestinationID] {
+			seenDest[*a.DestinationID] = true
+			destIDs, destTenants = append(destIDs, *a.DestinationID), append(destTenants, a.TenantID)
+		}
+	}
+	var tenants []Tenant
+	if err := s.db.SelectContext(ctx, &tenants, `SELECT `+tenantColumns+` FROM tenant WHERE id = ANY($1::uuid[])`,
+		pq.StringArray(tenantIDs)); err != nil {
+		return nil, err
+	}
+	tenantByID := make(map[string]Tenant, len(tenants))
+	for _, t := range tenants {
+		tenantByID[t.ID] = t
+	}
+	var conns []struct {
+		AutomationID string `db:"automation_id"`
+		Connection
+		AccessEnc  []byte `db:"access_token_enc"`
+		RefreshEnc []byte `db:"refresh_token_enc"`
+	}
+	tenantsOf := make([]string, len(autos))
+	for i, a := range autos {
+		tenantsOf[i] = a.TenantID
+	}
+	if err := s.db.SelectContext(ctx, &conns, `SELECT ac.automation_id, `+prefixColumns(connectionColumns, "t.")+`,
+			t.access_token_enc, t.refresh_token_enc
+		FROM unnest($1::uuid[], $2::uuid[]) AS k (tenant_id, automation_id)
+		JOIN automation_connection ac ON ac.tenant_id = k.tenant_id AND ac.automation_id = k.automation_id
+		JOIN ad_token t ON t.tenant_id = ac.tenant_id AND t.id = ac.connection_id
+		ORDER BY ac.automation_id, ac.connection_id`, pq.StringArray(tenantsOf), pq.StringArray(ids)); err != nil {
+		return nil, err
+	}
+	creds := map[string]Credentials{}
+	for _, c := range conns {
+		cr, ok := creds[c.ID]
+		if !ok {
+			var err error
+			if cr, err = s.openCredentials(c.ID, c.AccessEnc, c.RefreshEnc); err != nil {
+				return nil, err
+			}
+			creds[c.ID] = cr
+		}
+		rt := out[c.AutomationID]
+		rt.Connections, rt.Credentials = append(rt.Connections, c.Connection), append(rt.Credentials, cr)
+	}
+	dests := map[string]*Destination{}
+	secrets := map[string]*WebhookSecrets{}
+	if len(destIDs) > 0 {
+		var rows []struct {
+			Destination
+			SecretEnc []byte `db:"secret_enc"`
+		}
+		if err := s.db.SelectContext(ctx, &rows, `SELECT `+destinationColumns+`, secret_enc FROM destination
+			WHERE (tenant_id, id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))`,
+			pq.StringArray(destTenants), pq.StringArray(destIDs)); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			d := r.Destination
+			dests[d.ID] = &d
+			if d.Type == DestinationWebhook && len(r.SecretEnc) > 0 {
+				if s.vault == nil {
+					return nil, errNoVault
+				}
+				plain, err := s.vault.Open(r.SecretEnc, secretPlace(d.ID))
+				if err != nil {
+					return nil, err
+				}
+				var sec WebhookSecrets
+				if err := json.Unmarshal(plain, &sec); err != nil {
+					return nil, err
+				}
+				secrets[d.ID] = &sec
+			}
+		}
+	}
+	for _, rt := range out {
+		if t, ok := tenantByID[rt.Automation.TenantID]; ok {
+			rt.Tenant = t
+		} else {
+			return nil, ErrNotFound
+		}
+		if id := rt.Automation.DestinationID; id != nil {
+			rt.Destination, rt.WebhookSecrets = dests[*id], secrets[*id]
+		}
+	}
+	return out, nil
+}
+
+// hotStmts are the prepared statements of the scheduler's hot path (a
+// run's end, a delivery's attempt), per database: executed thousands of
+// times a second, they are parsed and planned once per connection, and
+// each execution is one round trip instead of two.
+var hotStmts sync.Map // hotKey -> *sqlx.Stmt
+
+type hotKey struct {
+	db    *sqlx.DB
+	query string
+}
+
+// hot returns query prepared on s's database (prepared on first use).
+func (s *Store) hot(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	key := hotKey{s.db, query}
+	if st, ok := hotStmts.Load(key); ok {
+		return st.(*sqlx.Stmt), nil
+	}
+	st, err := s.db.PreparexContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := hotStmts.LoadOrStore(key, st); loaded {
+		_ = st.Close()
+		return prev.(*sqlx.Stmt), nil
+	}
+	return st, nil
+}
+
+// combiner batches the scheduler's hot writes (runs' ends, deliveries'
+// attempts) across workers: a caller queues its request and, unless
+// enough callers are already writing, writes the queued requests itself,
+// many in one statement, until none are left. Under load each statement
+// carries every request that came in while the previous one ran (one
+// round trip and one commit for many runs); alone, a request is written
+// at once, as before. Every request in a batch keeps its own fence (its
+// lease), so a batch never writes for a worker that lost its lease.
+type combiner[R any] struct {
+	mu      sync.Mutex
+	pending []R
+	writers int
+	// write writes a batch and hands each request its result.
+	write func(batch []R)
+}
+
+// combinerWriters is how many batches are written at once; maxCombine
+// bounds one batch.
+const (
+	combinerWriters = 2
+	maxCombine      = 128
+)
+
+func (c *combiner[R]) do(r R) {
+	c.mu.Lock()
+	c.pending = append(c.pending, r)
+	if c.writers >= combinerWriters {
+		c.mu.Unlock()
+		return
+	}
+	c.writers++
+	for {
+		n := min(len(c.pending), maxCombine)
+		if n == 0 {
+			c.writers--
+			c.mu.Unlock()
+			return
+		}
+		batch := make([]R, n)
+		copy(batch, c.pending)
+		c.pending = append(c.pending[:0], c.pending[n:]...)
+		c.mu.Unlock()
+		c.write(batch)
+		c.mu.Lock()
+	}
+}
+
+// storeCombiners are each store's combiners, made on first use.
+var storeCombiners sync.Map // *sqlx.DB -> *combiners
+
+type combiners struct {
+	finish  *combiner[*finishReq]
+	attempt *combiner[*attemptReq]
+}
+
+func (s *Store) combiners() *combiners {
+	if c, ok := storeCombiners.Load(s.db); ok {
+		return c.(*combiners)
+	}
+	c := &combiners{}
+	c.finish = &combiner[*finishReq]{write: s.writeFinishes}
+	c.attempt = &combiner[*attemptReq]{write: s.writeAttempts}
+	actual, _ := storeCombiners.LoadOrStore(s.db, c)
+	return actual.(*combiners)
 }

@@ -2,8 +2,11 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"time"
+
+	"github.com/lib/pq"
 )
 
 // Delivery statuses.
@@ -38,6 +41,9 @@ type Delivery struct {
 	Payload        []byte     `db:"payload"`
 	CreatedAt      time.Time  `db:"created_at"`
 	DeliveredAt    *time.Time `db:"delivered_at"`
+	// Seq is the delivery's place among its run's messages (set only on
+	// the deliveries FinishRunLeasing returns).
+	Seq *int `db:"seq"`
 }
 
 // DeliveryAttempt is one try of a delivery.
@@ -127,24 +133,128 @@ func (s *Store) RecordAttempt(ctx context.Context, d Delivery, r AttemptResult) 
 	case OutcomeFailed, OutcomeGone:
 		status = DeliveryFailed
 	}
+	req := &attemptReq{d: d, r: r, status: status, done: make(chan struct{})}
+	s.combiners().attempt.do(req)
+	<-req.done
+	return req.out, req.err
+}
+
+// recordAttempt writes one attempt alone, in one statement (one round
+// trip, one commit): the delivery moves on and its attempt is stored, only
+// if this worker still holds the lease.
+func (s *Store) recordAttempt(ctx context.Context, d Delivery, r AttemptResult, status string) (Delivery, error) {
 	var out Delivery
-	err := s.withTx(ctx, func(tx *sqlxTx) error {
-		if err := tx.GetContext(ctx, &out, `UPDATE delivery SET attempts = attempts + 1, status = $3,
+	st, err := s.hot(ctx, recordAttemptQuery)
+	if err != nil {
+		return out, err
+	}
+	err = st.GetContext(ctx, &out,
+		d.TenantID, d.ID, status, nullTime(r.NextAttemptAt), nullInt(r.StatusCode), r.Error, d.NextAttemptAt,
+		r.StartedAt, r.Duration.Milliseconds(), r.Outcome)
+	if errors.Is(normalize(err), ErrNotFound) {
+		return out, ErrLeaseLost
+	}
+	return out, err
+}
+
+// recordAttemptQuery is RecordAttempt's statement.
+const recordAttemptQuery = `WITH u AS (
+			UPDATE delivery SET attempts = attempts + 1, status = $3,
 				next_attempt_at = COALESCE($4, next_attempt_at), last_status_code = $5, last_error = left($6, 1000),
 				delivered_at = CASE WHEN $3 = 'delivered' THEN now() ELSE delivered_at END
-			WHERE tenant_id = $1 AND id = $2 AND status = 'pending' AND next_attempt_at = $7 RETURNING `+deliveryColumns,
-			d.TenantID, d.ID, status, nullTime(r.NextAttemptAt), nullInt(r.StatusCode), r.Error, d.NextAttemptAt); err != nil {
-			if errors.Is(normalize(err), ErrNotFound) {
-				return ErrLeaseLost
-			}
-			return err
+			WHERE tenant_id = $1 AND id = $2 AND status = 'pending' AND next_attempt_at = $7 RETURNING ` + deliveryColumns + `),
+		a AS (
+			INSERT INTO delivery_attempt (tenant_id, delivery_id, attempt, started_at, duration_ms, status_code, outcome, error)
+			SELECT u.tenant_id, u.id, u.attempts, $8, $9, $5, $10, left($6, 1000) FROM u)
+		SELECT * FROM u`
+
+// attemptReq is one attempt waiting to be recorded in a batch.
+type attemptReq struct {
+	d      Delivery
+	r      AttemptResult
+	status string
+	done   chan struct{}
+	out    Delivery
+	err    error
+}
+
+// recordAttemptsQuery records many attempts in one statement, each fenced
+// by its delivery's own lease.
+const recordAttemptsQuery = `WITH x AS (
+		SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::int[], $6::text[], $7::timestamptz[],
+			$8::timestamptz[], $9::bigint[], $10::text[])
+			AS x (tenant_id, id, status, next_at, status_code, error, lease, started, duration_ms, outcome)),
+	u AS (
+		UPDATE delivery d SET attempts = d.attempts + 1, status = x.status,
+			next_attempt_at = COALESCE(x.next_at, d.next_attempt_at), last_status_code = x.status_code, last_error = left(x.error, 1000),
+			delivered_at = CASE WHEN x.status = 'delivered' THEN now() ELSE d.delivered_at END
+		FROM x WHERE d.tenant_id = x.tenant_id AND d.id = x.id AND d.status = 'pending' AND d.next_attempt_at = x.lease
+		RETURNING ` + "d.id, d.tenant_id, d.destination_id, d.run_id, d.event, d.title, d.status, d.attempts, d.next_attempt_at, " + `
+			d.last_status_code, d.last_error, ''::bytea AS payload, d.created_at, d.delivered_at,
+			x.started, x.duration_ms, x.outcome, x.error AS attempt_error),
+	a AS (
+		INSERT INTO delivery_attempt (tenant_id, delivery_id, attempt, started_at, duration_ms, status_code, outcome, error)
+		SELECT u.tenant_id, u.id, u.attempts, u.started, u.duration_ms, u.last_status_code, u.outcome, left(u.attempt_error, 1000) FROM u)
+	SELECT id, tenant_id, destination_id, run_id, event, title, status, attempts, next_attempt_at, last_status_code, last_error,
+		payload, created_at, delivered_at FROM u`
+
+// writeAttempts records a batch of attempts; if the batch fails as a
+// whole, each is recorded alone, so one bad attempt fails only itself.
+func (s *Store) writeAttempts(batch []*attemptReq) {
+	defer func() {
+		for _, q := range batch {
+			close(q.done)
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO delivery_attempt (tenant_id, delivery_id, attempt, started_at, duration_ms, status_code, outcome, error)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, left($8, 1000))`, d.TenantID, d.ID, out.Attempts, r.StartedAt,
-			r.Duration.Milliseconds(), nullInt(r.StatusCode), r.Outcome, r.Error)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if len(batch) > 1 {
+		if err := s.writeAttemptBatch(ctx, batch); err == nil {
+			return
+		}
+	}
+	for _, q := range batch {
+		q.out, q.err = s.recordAttempt(ctx, q.d, q.r, q.status)
+	}
+}
+
+func (s *Store) writeAttemptBatch(ctx context.Context, batch []*attemptReq) error {
+	n := len(batch)
+	tenants, ids, statuses, errs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	nexts, leases := make([]sql.NullString, n), make([]string, n)
+	codes := make([]sql.NullInt64, n)
+	started, durations, outcomes := make([]string, n), make([]int64, n), make([]string, n)
+	for i, q := range batch {
+		tenants[i], ids[i], statuses[i], errs[i] = q.d.TenantID, q.d.ID, q.status, q.r.Error
+		if !q.r.NextAttemptAt.IsZero() {
+			nexts[i] = sql.NullString{String: pgTime(q.r.NextAttemptAt), Valid: true}
+		}
+		if q.r.StatusCode != 0 {
+			codes[i] = sql.NullInt64{Int64: int64(q.r.StatusCode), Valid: true}
+		}
+		leases[i], started[i], durations[i], outcomes[i] = pgTime(q.d.NextAttemptAt), pgTime(q.r.StartedAt), q.r.Duration.Milliseconds(), q.r.Outcome
+	}
+	st, err := s.hot(ctx, recordAttemptsQuery)
+	if err != nil {
 		return err
-	})
-	return out, err
+	}
+	var rows []Delivery
+	if err := st.SelectContext(ctx, &rows, pq.StringArray(tenants), pq.StringArray(ids), pq.StringArray(statuses), pq.Array(nexts),
+		pq.Array(codes), pq.StringArray(errs), pq.StringArray(leases), pq.StringArray(started), pq.Int64Array(durations),
+		pq.StringArray(outcomes)); err != nil {
+		return err
+	}
+	byID := make(map[string]*attemptReq, n)
+	for _, q := range batch {
+		byID[q.d.ID] = q
+		q.out, q.err = Delivery{}, ErrLeaseLost // unless the batch recorded it
+	}
+	for _, row := range rows {
+		if q := byID[row.ID]; q != nil {
+			q.out, q.err = row, nil
+		}
+	}
+	return nil
 }
 
 func nullInt(n int) any {

@@ -121,6 +121,34 @@ func (d *Dispatcher) Attempt(ctx context.Context, del models.Delivery) (models.D
 	if err := json.Unmarshal(del.Payload, &m); err != nil {
 		return d.record(ctx, del, dest, started, 0, &Error{Kind: Permanent, Message: "unreadable payload: " + err.Error()})
 	}
+	return d.attempt(ctx, del, dest, nil, m, started)
+}
+
+// InlineLease is the lease of a delivery its writer attempts itself at
+// once (AttemptNow): until then the queue leaves it alone.
+func (d *Dispatcher) InlineLease() time.Time { return d.now().Add(Lease) }
+
+// Inline reports whether deliveries to dest are worth a first attempt by
+// their writer (AttemptNow): a webhook or an email list that is active.
+// Telegram chats go through the queue, which paces them per chat.
+func Inline(dest *models.Destination) bool {
+	return dest != nil && dest.IsActive && (dest.Type == models.DestinationWebhook || dest.Type == models.DestinationEmail)
+}
+
+// AttemptNow makes the first attempt of a delivery its caller wrote leased
+// to itself until InlineLease (an automation run's output, right after the
+// run's commit), with what the caller already holds: the destination, a
+// webhook's secrets (nil: read them) and the message, so nothing is read
+// again. The outcome is recorded as by the queue, which owns retries. The
+// attempt is not cut short when ctx ends (a half-made send would be sent
+// again): it is bounded by its own budget.
+func (d *Dispatcher) AttemptNow(ctx context.Context, del models.Delivery, dest models.Destination, secrets *models.WebhookSecrets, m Message) (models.Delivery, error) {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), attemptBudget)
+	defer cancel()
+	return d.attempt(actx, del, dest, secrets, m, d.now())
+}
+
+func (d *Dispatcher) attempt(ctx context.Context, del models.Delivery, dest models.Destination, secrets *models.WebhookSecrets, m Message, started time.Time) (models.Delivery, error) {
 	if !dest.IsActive {
 		// Failed quietly: the admins were told when it was deactivated.
 		return d.store.RecordAttempt(ctx, del, models.AttemptResult{StartedAt: started, Outcome: models.OutcomeFailed,
@@ -137,9 +165,12 @@ func (d *Dispatcher) Attempt(ctx context.Context, del models.Delivery) (models.D
 		_, err := d.telegram.Send(ctx, dest.Telegram().ChatID, m)
 		return d.record(context.WithoutCancel(ctx), del, dest, started, 0, err)
 	case models.DestinationWebhook:
-		secrets, err := d.store.DestinationSecrets(ctx, del.TenantID, dest.ID)
-		if err != nil {
-			return del, err
+		if secrets == nil {
+			s, err := d.store.DestinationSecrets(ctx, del.TenantID, dest.ID)
+			if err != nil {
+				return del, err
+			}
+			secrets = &s
 		}
 		status, err := d.webhook.Send(ctx, WebhookTarget{URL: dest.Webhook().URL, Secret: secrets.SigningSecret, Headers: secrets.Headers}, del.ID, m)
 		return d.record(context.WithoutCancel(ctx), del, dest, started, status, err)

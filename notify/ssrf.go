@@ -162,13 +162,17 @@ func (p URLPolicy) DialContext(ctx context.Context, network, address string) (ne
 // out of reach of the check).
 func (p URLPolicy) Transport() *http.Transport {
 	return &http.Transport{
-		Proxy:                  nil,
-		DialContext:            p.DialContext,
-		ForceAttemptHTTP2:      true,
-		TLSHandshakeTimeout:    10 * time.Second,
-		ExpectContinueTimeout:  time.Second,
-		IdleConnTimeout:        90 * time.Second,
-		MaxIdleConns:           100,
+		Proxy:                 nil,
+		DialContext:           p.DialContext,
+		ForceAttemptHTTP2:     true,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConns:          256,
+		// Many destinations share a host (one receiver per tenant, or a
+		// service's hooks): keep enough connections to it for the
+		// deliveries going out at once, instead of dialing for most.
+		MaxIdleConnsPerHost:    64,
 		MaxResponseHeaderBytes: 64 << 10,
 	}
 }
