@@ -97,7 +97,8 @@ func (s *Store) claimDue(ctx context.Context, now time.Time, limit int, lease ti
 		out = out[:0]
 		var due []dueAutomation
 		// An automation whose connection is invalid waits (its last run
-		// said why) and runs once when the connection is reconnected.
+		// said why) and runs once when the connection is reconnected; a
+		// deactivated tenant's automations wait until it is reactivated.
 		if err := tx.SelectContext(ctx, &due, `SELECT `+prefixColumns(automationColumns, "a.")+`,
 				COALESCE(t.settings->>'timezone', '') AS tenant_tz, COALESCE(c.account_tz, '') AS account_tz
 			FROM automation a JOIN tenant t ON t.id = a.tenant_id
@@ -106,7 +107,7 @@ func (s *Store) claimDue(ctx context.Context, now time.Time, limit int, lease ti
 					(array_agg(tk.meta->>'timezone_name' ORDER BY ac.connection_id))[1] AS account_tz
 				FROM automation_connection ac JOIN ad_token tk ON tk.tenant_id = ac.tenant_id AND tk.id = ac.connection_id
 				WHERE ac.tenant_id = a.tenant_id AND ac.automation_id = a.id) c ON true
-			WHERE a.status = 'active' AND a.next_run <= $1 AND c.valid IS NOT FALSE
+			WHERE a.status = 'active' AND a.next_run <= $1 AND c.valid IS NOT FALSE AND t.is_active
 			ORDER BY a.next_run LIMIT $2 FOR UPDATE OF a SKIP LOCKED`, now, limit); err != nil {
 			return err
 		}

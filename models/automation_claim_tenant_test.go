@@ -1,15 +1,3 @@
-//go:build claim_tenant_active
-
-// DISABLED UNTIL models/automation_claim.go CHECKS tenant.is_active.
-//
-// A deactivated tenant's automations must not run. The claim lives in
-// models/automation_claim.go (another engineer's file), so this test is
-// kept behind the claim_tenant_active build tag until the claim's WHERE
-// gets "AND t.is_active". Run it with:
-//
-//	go test -tags claim_tenant_active -run TestClaimSkipsDeactivatedTenants ./models/
-//
-// To enable it for good, delete the //go:build line above and this note.
 package models_test
 
 import (
@@ -21,6 +9,8 @@ import (
 	"adpilot/testutil"
 )
 
+// A deactivated tenant's due automations are not claimed; they run again once
+// it is reactivated.
 func TestClaimSkipsDeactivatedTenants(t *testing.T) {
 	store, dbURL := testutil.NewStore(t)
 	db := openDB(t, dbURL)
