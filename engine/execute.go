@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"adpilot/metrics"
 	"adpilot/models"
 	"adpilot/notify"
 	"adpilot/schedule"
@@ -156,8 +157,11 @@ func (e *Engine) execute(ctx context.Context, run models.Run, rt *models.RunRunt
 		// is half-written) and the next run starts from the old state.
 		runErr = fmt.Errorf("saving the run's state and deliveries: %w", err)
 		log.Error(e.now(), runErr.Error())
-		return store.FinishRun(context.WithoutCancel(ctx), started, e.now(), out.Result, log.Entries(), runErr, notice)
+		finished, err = store.FinishRun(context.WithoutCancel(ctx), started, e.now(), out.Result, log.Entries(), runErr, notice)
+		observeRun(a, finished, err)
+		return finished, err
 	}
+	observeRun(a, finished, err)
 	if err == nil && len(effects.Deliveries) > 0 {
 		if inlineLease.IsZero() {
 			e.kickQueue()
@@ -301,4 +305,17 @@ func (e *Engine) errorNotice(a models.Automation, last error) models.Email {
 		e.deps.Logger.Error("rendering the automation error email", "err", err)
 	}
 	return models.Email{Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML}
+}
+
+// observeRun counts a finished run for /metrics; a run whose lease was
+// lost is counted by the replica that finished it.
+func observeRun(a models.Automation, r models.Run, err error) {
+	if err != nil || r.CompletedAt == nil {
+		return
+	}
+	typ := a.Type
+	if typ == "" {
+		typ = "unknown"
+	}
+	metrics.ObserveRun(typ, r.Trigger, r.Status, r.CompletedAt.Sub(r.StartedAt))
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"adpilot/testutil"
 )
@@ -18,6 +19,12 @@ func TestMetricsEndpoint(t *testing.T) {
 	if _, err := testutilExec(t, f.app, `UPDATE automation SET next_run = now() - interval '90 seconds' WHERE id = $1`, a["id"]); err != nil {
 		t.Fatal(err)
 	}
+	// A run delivered to the webhook counts a run and a delivery attempt.
+	rep := f.create(t, `{"name":"Report","type":"scheduled_report","destination_id":"`+f.destID+`","connections":["`+f.connID+`"],
+		"schedule":{"kind":"daily","time":"09:00"},"config":{"level":"account","period":"yesterday","metrics":["spend"]}}`)
+	_, run := jsonCall(t, f.app, http.MethodPost, "/api/v1/automations/"+rep["id"].(string)+"/run", "", f.token)
+	f.waitRun(t, run["run_id"].(string))
+	f.recv.WaitFor(1, 10*time.Second)
 	resp := f.app.Get("/metrics", "Authorization", "Bearer scrape-secret-123").ExpectStatus(http.StatusOK)
 	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
 		t.Fatalf("content type %q", resp.Header.Get("Content-Type"))
@@ -31,6 +38,9 @@ func TestMetricsEndpoint(t *testing.T) {
 		`adpilot_deliveries_pending`,
 		`adpilot_webhook_events_pending 0`,
 		`go_goroutines`,
+		`adpilot_automation_runs_total{status="completed",trigger="manual",type="scheduled_report"}`,
+		`adpilot_automation_run_duration_seconds_bucket{type="scheduled_report",le="+Inf"}`,
+		`adpilot_delivery_attempts_total{channel="webhook",outcome="delivered"}`,
 	} {
 		if !strings.Contains(resp.Body, want) {
 			t.Errorf("/metrics lacks %s", want)

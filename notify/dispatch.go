@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"adpilot/metrics"
 	"adpilot/models"
 	"adpilot/views/emails"
 )
@@ -230,6 +231,7 @@ func (d *Dispatcher) record(ctx context.Context, del models.Delivery, dest model
 	if err != nil {
 		return del, err
 	}
+	metrics.ObserveDelivery(dest.Type, r.Outcome)
 	switch r.Outcome {
 	case models.OutcomeGone:
 		err = d.deactivate(ctx, dest, r.Error)
@@ -281,8 +283,12 @@ func (d *Dispatcher) queueEmail(ctx context.Context, del models.Delivery, dest m
 	for i, a := range addrs {
 		mails[i] = models.Email{To: a, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, Attachments: att}
 	}
-	return d.store.QueueEmailDelivery(ctx, del, mails, models.AttemptResult{StartedAt: started, Duration: d.now().Sub(started),
+	out, err := d.store.QueueEmailDelivery(ctx, del, mails, models.AttemptResult{StartedAt: started, Duration: d.now().Sub(started),
 		Error: fmt.Sprintf("queued to %s", strings.Join(addrs, ", "))})
+	if err == nil {
+		metrics.ObserveDelivery(models.DestinationEmail, "queued") // the outbox sends it
+	}
+	return out, err
 }
 
 // TypeLabel names a destination type for people.
