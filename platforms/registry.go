@@ -31,7 +31,12 @@ func NewRegistry(s Settings, demo bool) *Registry {
 	}
 	if s.HTTPClient == nil {
 		// The per-call context bounds each call; this bounds a stuck body read.
-		s.HTTPClient = &http.Client{Timeout: 2 * s.CallTimeout}
+		// Keep-alive connections for as many calls as run at once (the
+		// default keeps 2 per host, so busy workers would open a TLS
+		// connection per call).
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConns, t.MaxIdleConnsPerHost = 256, 64
+		s.HTTPClient = &http.Client{Timeout: 2 * s.CallTimeout, Transport: t}
 	}
 	return &Registry{Facebook: NewFacebook(observed(s, Facebook)), TikTok: NewTikTok(observed(s, TikTok)),
 		TikTokAds: NewTikTokAds(observed(s, TikTokAds)),
