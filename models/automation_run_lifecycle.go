@@ -289,21 +289,10 @@ func (s *Store) finishCombined(r Run, now time.Time, res, lg []byte, ds []Delive
 // writeFinishes writes a batch of runs' ends; if the batch fails as a
 // whole, each run is written alone, so one bad run fails only itself.
 func (s *Store) writeFinishes(batch []*finishReq) {
-	defer func() {
-		for _, q := range batch {
-			close(q.done)
-		}
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if len(batch) > 1 {
-		if err := s.writeFinishBatch(ctx, batch); err == nil {
-			return
-		}
-	}
-	for _, q := range batch {
-		q.out, q.deliver, q.err = s.finishCompleted(ctx, q.r, q.now, q.res, q.lg, q.ds, q.due)
-	}
+	writeBatchOrEach(batch, func(q *finishReq) chan struct{} { return q.done }, s.writeFinishBatch,
+		func(ctx context.Context, q *finishReq) {
+			q.out, q.deliver, q.err = s.finishCompleted(ctx, q.r, q.now, q.res, q.lg, q.ds, q.due)
+		})
 }
 
 func (s *Store) writeFinishBatch(ctx context.Context, batch []*finishReq) error {

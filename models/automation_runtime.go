@@ -388,6 +388,25 @@ func (c *combiner[R]) do(r R) {
 	}
 }
 
+// writeBatchOrEach writes batch in one statement with all; if that fails
+// as a whole, it writes each item alone with one, so one bad item fails
+// only itself. Every item's done channel is closed at the end.
+func writeBatchOrEach[R any](batch []R, done func(R) chan struct{}, all func(context.Context, []R) error, one func(context.Context, R)) {
+	defer func() {
+		for _, q := range batch {
+			close(done(q))
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if len(batch) > 1 && all(ctx, batch) == nil {
+		return
+	}
+	for _, q := range batch {
+		one(ctx, q)
+	}
+}
+
 // storeCombiners are each store's combiners, made on first use.
 var storeCombiners sync.Map // *sqlx.DB -> *combiners
 

@@ -201,21 +201,8 @@ const recordAttemptsQuery = `WITH x AS (
 // writeAttempts records a batch of attempts; if the batch fails as a
 // whole, each is recorded alone, so one bad attempt fails only itself.
 func (s *Store) writeAttempts(batch []*attemptReq) {
-	defer func() {
-		for _, q := range batch {
-			close(q.done)
-		}
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if len(batch) > 1 {
-		if err := s.writeAttemptBatch(ctx, batch); err == nil {
-			return
-		}
-	}
-	for _, q := range batch {
-		q.out, q.err = s.recordAttempt(ctx, q.d, q.r, q.status)
-	}
+	writeBatchOrEach(batch, func(q *attemptReq) chan struct{} { return q.done }, s.writeAttemptBatch,
+		func(ctx context.Context, q *attemptReq) { q.out, q.err = s.recordAttempt(ctx, q.d, q.r, q.status) })
 }
 
 func (s *Store) writeAttemptBatch(ctx context.Context, batch []*attemptReq) error {
