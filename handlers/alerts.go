@@ -34,7 +34,9 @@ func (h *Handler) alertAction(action string) echo.HandlerFunc {
 			return echo.NewHTTPError(http.StatusNotFound, "That alert is no longer firing.")
 		}
 		var st reports.State
-		_ = json.Unmarshal(raw, &st)
+		if err := json.Unmarshal(raw, &st); err != nil {
+			return echo.NewHTTPError(http.StatusConflict, "This alert's stored state cannot be read; it is left as it is.")
+		}
 		now := time.Now()
 		msg := "Acknowledged: no reminders until it clears."
 		if action == "snooze" {
@@ -42,12 +44,14 @@ func (h *Handler) alertAction(action string) echo.HandlerFunc {
 		} else {
 			st = st.Acknowledge(now)
 		}
+		if err := h.store.RecordAudit(ctx, models.AuditEntry{TenantID: p.Tenant.ID, ActorID: p.User.ID, ActorLabel: p.User.DisplayName(),
+			Action: "alert." + action, TargetType: "automation", TargetID: a.ID, IP: c.RealIP(),
+			After: map[string]any{"entity": key, "via": "web"}}); err != nil {
+			return err
+		}
 		if err := h.store.SaveAlertState(ctx, p.Tenant.ID, a.ID, key, st, now); err != nil {
 			return err
 		}
-		_ = h.store.RecordAudit(ctx, models.AuditEntry{TenantID: p.Tenant.ID, ActorID: p.User.ID, ActorLabel: p.User.DisplayName(),
-			Action: "alert." + action, TargetType: "automation", TargetID: a.ID, IP: c.RealIP(),
-			After: map[string]any{"entity": key, "via": "web"}})
 		_ = AddFlash(c, "success", msg)
 		return c.Redirect(http.StatusSeeOther, "/")
 	}

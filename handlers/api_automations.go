@@ -305,7 +305,7 @@ func (h *Handler) apiPreviewAutomation(c echo.Context) error {
 	ctx, cancel := platformContext(c)
 	defer cancel()
 	out, logs, err := h.engine.Preview(ctx, principal(c).Tenant.ID, c.Param("id"))
-	if errors.Is(err, models.ErrNotFound) {
+	if errors.Is(err, models.ErrNotFound) || internalError(err) {
 		return err
 	}
 	body := map[string]any{"logs": logs, "result": out.Result}

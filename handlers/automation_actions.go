@@ -2,6 +2,9 @@ package handlers
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -11,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
+	"github.com/lib/pq"
 
 	"adpilot/engine"
 	"adpilot/models"
@@ -284,8 +288,20 @@ func (h *Handler) deleteAutomation(c echo.Context) error {
 // this process dies meanwhile, the run's lease expires and another replica
 // takes it up.
 func (h *Handler) startRun(c echo.Context) (models.Run, error) {
-	p := principal(c)
-	r, err := h.store.QueueManualRun(c.Request().Context(), p.Tenant.ID, c.Param("id"), time.Now(), engine.Lease)
+	ctx, p := c.Request().Context(), principal(c)
+	a, err := h.store.GetAutomation(ctx, p.Tenant.ID, c.Param("id"))
+	if err != nil {
+		return models.Run{}, err
+	}
+	if a.Status == models.AutomationStopped {
+		return models.Run{}, models.ErrNotFound // as QueueManualRun answers
+	}
+	// Audited before it is queued: a run nobody can account for never happens.
+	if err := h.store.RecordAudit(ctx, models.AuditEntry{TenantID: p.Tenant.ID, ActorID: p.User.ID, ActorLabel: p.User.DisplayName(),
+		Action: "automation.run_now", TargetType: "automation", TargetID: a.ID, IP: c.RealIP()}); err != nil {
+		return models.Run{}, err
+	}
+	r, err := h.store.QueueManualRun(ctx, p.Tenant.ID, a.ID, time.Now(), engine.Lease)
 	if err != nil {
 		return r, err
 	}
@@ -294,8 +310,6 @@ func (h *Handler) startRun(c echo.Context) (models.Run, error) {
 			h.logger.Error("manual run", "run", r.ID, "err", err)
 		}
 	})
-	_ = h.store.RecordAudit(c.Request().Context(), models.AuditEntry{TenantID: p.Tenant.ID, ActorID: p.User.ID,
-		ActorLabel: p.User.DisplayName(), Action: "automation.run_now", TargetType: "automation", TargetID: r.AutomationID, IP: c.RealIP()})
 	return r, nil
 }
 
@@ -320,7 +334,7 @@ func (h *Handler) previewAutomation(c echo.Context) error {
 	ctx, cancel := platformContext(c)
 	defer cancel()
 	out, logs, err := h.engine.Preview(ctx, principal(c).Tenant.ID, c.Param("id"))
-	if isNotFound(err) {
+	if isNotFound(err) || internalError(err) {
 		return err
 	}
 	p := views.AutomationPreview{Shown: true, Logs: runLogRows(logs, tenantLocation(principal(c).Tenant))}
@@ -366,4 +380,12 @@ func eventConfigItems(ev webhooks.EventAutomationConfig) []views.ConfigItem {
 	}
 	return []views.ConfigItem{{Label: "Runs on", Value: label}, {Label: "Page", Value: anyOf(ev.Filters.PageID)},
 		{Label: "Lead forms", Value: anyOf(ev.Filters.FormID)}, {Label: "Ads", Value: anyOf(ev.Filters.AdID)}}
+}
+
+// internalError tells a failure of ours (the database, the driver) from the
+// engine's and the platforms' messages, which are written for people: ours
+// is a 500, logged with the request id, never shown as is.
+func internalError(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn)
 }

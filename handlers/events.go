@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -151,10 +152,22 @@ func prettySafe(raw json.RawMessage) string {
 	return strings.TrimSpace(buf.String())
 }
 
-var secretKeyParts = []string{"token", "secret", "password", "signature", "access_key", "api_key", "appsecret"}
+var secretKeyParts = []string{"token", "secret", "password", "signature", "access_key", "api_key", "appsecret",
+	"authorization", "credential", "cookie", "private_key"}
+
+// secretKeys are whole key names that hold secrets (an OAuth "code"; a
+// "status_code" is not one).
+var secretKeys = []string{"code", "auth"}
+
+// tokenInText finds platform tokens inside longer strings ("Bearer EAA…",
+// "…?access_token=EAA…").
+var tokenInText = regexp.MustCompile(`(EAA|act\.|rft\.)[A-Za-z0-9._~+/=-]{20,}`)
 
 func maskSecrets(key string, v any) any {
 	k := strings.ToLower(key)
+	if slices.Contains(secretKeys, k) {
+		return "••••••"
+	}
 	for _, part := range secretKeyParts {
 		if strings.Contains(k, part) {
 			return "••••••"
@@ -177,6 +190,7 @@ func maskSecrets(key string, v any) any {
 		if looksLikeToken(t) {
 			return "••••••"
 		}
+		return tokenInText.ReplaceAllString(t, "••••••")
 	}
 	return v
 }

@@ -140,8 +140,15 @@ func TestEventsPages(t *testing.T) {
 }
 
 func TestEventPayloadMasksSecrets(t *testing.T) {
-	got := handlers.PrettySafe([]byte(`{"access_token":"abc","nested":{"client_secret":"s","list":["EAABwzLixnjYBAKZCZBZAxyz1234567890abcdef"]},"message":"hello"}`))
-	if strings.Contains(got, "abc") || strings.Contains(got, `"s"`) || strings.Contains(got, "EAABwz") || !strings.Contains(got, "hello") {
+	got := handlers.PrettySafe([]byte(`{"access_token":"abc","nested":{"client_secret":"s","list":["EAABwzLixnjYBAKZCZBZAxyz1234567890abcdef"]},
+		"message":"hello","Authorization":"Bearer zzsecret","code":"oauth-code-1","private_key":"pk",
+		"link":"https://x.test/?access_token=EAABwzLixnjYBAKZCZBZAxyz1234567890abcdef&a=1","note":"Bearer act.1234567890abcdefghijklmnopqrstuv"}`))
+	for _, leak := range []string{"abc", `"s"`, "EAABwz", "zzsecret", "oauth-code-1", `"pk"`, "act.123"} {
+		if strings.Contains(got, leak) {
+			t.Errorf("the masked payload still shows %s:\n%s", leak, got)
+		}
+	}
+	if !strings.Contains(got, "hello") || !strings.Contains(got, "https://x.test/?access_token=") {
 		t.Fatalf("masked payload:\n%s", got)
 	}
 }

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"crypto/subtle"
 	"net/http"
 	"strings"
 	"time"
@@ -27,7 +26,7 @@ func (h *Handler) metricsHandler() echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if want := h.cfg.MetricsToken.Reveal(); want != "" {
 			got, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+			if !ok || !equalSecret(got, want) {
 				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="metrics"`)
 				return echo.NewHTTPError(http.StatusUnauthorized, "A valid METRICS_TOKEN bearer token is required.")
 			}

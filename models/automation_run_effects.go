@@ -128,8 +128,8 @@ func saveSyncCursor(ctx context.Context, tx *sqlxTx, tenantID, automationID stri
 		return normalize(err)
 	}
 	if !c.PruneBefore.IsZero() {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sync_row WHERE automation_id = $1 AND connection_id = $2 AND level = $3 AND day < $4`,
-			automationID, c.ConnectionID, c.Level, c.PruneBefore.Format(time.DateOnly)); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sync_row WHERE tenant_id = $5 AND automation_id = $1 AND connection_id = $2 AND level = $3 AND day < $4`,
+			automationID, c.ConnectionID, c.Level, c.PruneBefore.Format(time.DateOnly), tenantID); err != nil {
 			return err
 		}
 	}
