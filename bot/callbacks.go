@@ -94,7 +94,7 @@ func (b *Bot) onCallback(ctx context.Context, q *tgm.CallbackQuery) {
 		a, err = b.store.SetAutomationStatus(ctx, *u, id, models.AutomationPaused, "telegram", "")
 		done = "Paused"
 	case actionResume:
-		a, err = b.store.SetAutomationStatus(ctx, *u, id, models.AutomationActive, "telegram", "")
+		a, err = b.resume(ctx, *u, id)
 		done = "Resumed"
 	case actionRunNow:
 		a, err = b.runNow(ctx, *u, id)

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"time"
 
 	"adpilot/engine"
 	"adpilot/models"
@@ -11,6 +12,24 @@ import (
 // Run now buttons use it as the JSON API's run endpoint does.
 type Executor interface {
 	Execute(ctx context.Context, run models.Run) (models.Run, error)
+	// NextRun is an automation's next scheduled run after now (zero for an
+	// event automation), so Resume counts it from now.
+	NextRun(a models.Automation, now time.Time) (time.Time, error)
+}
+
+// resume makes an automation active again; with the engine its next run is
+// counted from now, as the web's Resume does (no catch-up run after a long
+// pause).
+func (b *Bot) resume(ctx context.Context, u models.User, id string) (models.Automation, error) {
+	b.runMu.Lock()
+	exec := b.exec
+	b.runMu.Unlock()
+	if exec == nil {
+		return b.store.SetAutomationStatus(ctx, u, id, models.AutomationActive, "telegram", "")
+	}
+	return b.store.ResumeAutomation(ctx, u, id, "telegram", "", func(a models.Automation) (time.Time, error) {
+		return exec.NextRun(a, b.now())
+	})
 }
 
 // SetExecutor gives the bot the engine (built after the bot, since the
