@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"adpilot/engine"
@@ -27,9 +28,10 @@ type claimedRun struct {
 // instead of waiting for a claim; a claim is made again as soon as the
 // buffer is half empty.
 type automationPool struct {
-	runs chan claimedRun // the claimed runs not yet taken by a worker
-	busy sync.WaitGroup  // workers
-	kick chan struct{}   // the buffer ran low: claim again without waiting for the tick
+	runs   chan claimedRun // the claimed runs not yet taken by a worker
+	busy   sync.WaitGroup  // workers
+	active atomic.Int32    // workers executing a run now (the heartbeat reports it)
+	kick   chan struct{}   // the buffer ran low: claim again without waiting for the tick
 
 	// release hands back a claimed run no worker took (shutdown).
 	release func(models.Run)
@@ -60,11 +62,13 @@ func (s *Scheduler) startAutomationPool(ctx context.Context) {
 					}
 				}
 				var err error
+				p.active.Add(1)
 				if c.rt != nil {
 					_, err = s.engine.ExecuteClaimed(ctx, c.run, c.rt)
 				} else {
 					_, err = s.engine.Execute(ctx, c.run)
 				}
+				p.active.Add(-1)
 				if errors.Is(err, models.ErrLeaseLost) {
 					// This worker stalled past its lease and another replica
 					// took the run up: its attempt is the one that counts, and

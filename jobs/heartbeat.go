@@ -60,19 +60,12 @@ func (s *Scheduler) heartbeat(ctx context.Context, info replicaInfo) error {
 }
 
 // poolUsage reads the automation pool without touching it: its workers,
-// the claimed runs waiting for one, and how many workers are busy when
-// that can be told (runs waiting in the buffer mean every worker is busy,
-// since an idle worker takes one at once; otherwise busy is unknown).
+// how many are executing a run now, and the claimed runs waiting for one.
 func (s *Scheduler) poolUsage() (busy *int, total, buffered int) {
 	p := s.pool
 	if p == nil || s.engine == nil {
 		return nil, 0, 0
 	}
-	total = s.cfg.AutomationWorkers
-	buffered = len(p.runs)
-	if buffered > 0 {
-		n := total
-		return &n, total, buffered
-	}
-	return nil, total, buffered
+	n := int(p.active.Load())
+	return &n, s.cfg.AutomationWorkers, len(p.runs)
 }

@@ -104,8 +104,8 @@ func (s *Store) SaveSnapshots(ctx context.Context, tenantID string, rows []Snaps
 						impressions = EXCLUDED.impressions, clicks = EXCLUDED.clicks, conversions = EXCLUDED.conversions,
 						revenue = EXCLUDED.revenue, fetched_at = now()
 					WHERE (metric_snapshot.spend, metric_snapshot.impressions, metric_snapshot.clicks,
-						metric_snapshot.conversions, metric_snapshot.revenue) IS DISTINCT FROM
-						(EXCLUDED.spend, EXCLUDED.impressions, EXCLUDED.clicks, EXCLUDED.conversions, EXCLUDED.revenue)
+						metric_snapshot.conversions, metric_snapshot.revenue, metric_snapshot.currency, metric_snapshot.entity_name) IS DISTINCT FROM
+						(EXCLUDED.spend, EXCLUDED.impressions, EXCLUDED.clicks, EXCLUDED.conversions, EXCLUDED.revenue, EXCLUDED.currency, EXCLUDED.entity_name)
 					RETURNING 1)
 				SELECT count(*) FROM up`, tenantID, r.ConnectionID, r.Level, r.EntityID, r.EntityName, r.Day.Format(time.DateOnly),
 				r.Currency, r.Spend, r.Impressions, r.Clicks, r.Conversions, r.Revenue)
