@@ -61,10 +61,12 @@ func TestBrowserOperatorManagesTenants(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#admin-title")),
 		chromedp.Click(chromedp.CSS(`main a[href="/admin/tenants"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#tenants-title")),
-		chromedp.SendKeys(chromedp.CSS("#t-search"), "acme"),
-		chromedp.Click(chromedp.CSS(`form[action="/admin/tenants"] button[type="submit"]`)),
+		// Enter submits the search (a click on the button would also blur the
+		// field, firing "change": two swaps racing the next click).
+		chromedp.SendKeys(chromedp.CSS("#t-search"), "acme\r"),
 		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#tenant-results tbody tr').length === 1 && location.search.includes('q=acme')`,
 			chromedp.WithPollingTimeout(10*time.Second)),
+		htmxIdle(),
 	)
 	if n := testutil.Eval[int](op, `document.querySelectorAll('#tenant-results tr[data-tenant="acme-ads"]').length`); n != 1 {
 		t.Fatal("the search did not find Acme")
@@ -152,4 +154,10 @@ func TestBrowserOperatorManagesTenants(t *testing.T) {
 		}
 	}
 	member.ExpectNoProblems()
+}
+
+// htmxIdle waits until no htmx request is in flight, so the next click
+// finds the nodes of the last swap.
+func htmxIdle() chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](`document.querySelectorAll('.htmx-request').length === 0`, chromedp.WithPollingTimeout(10*time.Second))
 }
