@@ -7,13 +7,10 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"adpilot/bot"
 	"adpilot/models"
 	"adpilot/reports"
 )
-
-// snoozeFor is how long Snooze holds an alert's notices back (as the
-// Telegram button does).
-const snoozeFor = 24 * time.Hour
 
 // alertAction acknowledges or snoozes a firing alert from the dashboard,
 // audited like the Telegram buttons.
@@ -40,7 +37,7 @@ func (h *Handler) alertAction(action string) echo.HandlerFunc {
 		now := time.Now()
 		msg := "Acknowledged: no reminders until it clears."
 		if action == "snooze" {
-			st, msg = st.Snooze(now, snoozeFor), "Snoozed for 24 hours."
+			st, msg = st.Snooze(now, bot.SnoozeFor), "Snoozed for 24 hours."
 		} else {
 			st = st.Acknowledge(now)
 		}
